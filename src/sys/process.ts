@@ -87,7 +87,7 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** Shown in messages ("memcached exited ..."). Defaults to the file name. */
   name?: string;
-  /** Keep stdout in memory (for tools that print their result); otherwise it is discarded. */
+  /** Keep stdout in memory (for tools that print their result); otherwise its tail joins stderr's. */
   captureStdout?: boolean;
 }
 
@@ -101,7 +101,8 @@ export class RunningProcess {
   /** Resolves when the process has exited; never rejects. */
   readonly exited: Promise<ExitInfo>;
   private exitInfo: ExitInfo | undefined;
-  private stderrBuffer = '';
+  /** The last 16 KiB of stderr, and of stdout when stdout is not captured (services often log there). */
+  private outputBuffer = '';
   private stdoutChunks: string[] = [];
 
   constructor(file: string, args: readonly string[], options: StartOptions) {
@@ -113,19 +114,21 @@ export class RunningProcess {
       detached: true,
       reject: false,
       stdin: 'ignore',
-      stdout: options.captureStdout ? 'pipe' : 'ignore',
+      stdout: 'pipe',
       stderr: 'pipe',
       buffer: false,
       cleanup: false,
     });
+    const keepTail = (chunk: string) => {
+      this.outputBuffer = (this.outputBuffer + chunk).slice(-16384);
+    };
     child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      this.stderrBuffer = (this.stderrBuffer + chunk).slice(-16384);
-    });
-    if (options.captureStdout) {
-      child.stdout?.setEncoding('utf8');
-      child.stdout?.on('data', (chunk: string) => this.stdoutChunks.push(chunk));
-    }
+    child.stderr?.on('data', keepTail);
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on(
+      'data',
+      options.captureStdout ? (chunk: string) => this.stdoutChunks.push(chunk) : keepTail,
+    );
     this.exited = child.then((result) => {
       const missing = result.code === 'ENOENT' && result.exitCode === undefined && !result.signal;
       this.exitInfo = {
@@ -155,8 +158,8 @@ export class RunningProcess {
     return this.exitInfo;
   }
 
-  stderrTail(lines = stderrTailLines): string {
-    return tail(this.stderrBuffer, lines);
+  outputTail(lines = stderrTailLines): string {
+    return tail(this.outputBuffer, lines);
   }
 
   stdout(): string {
@@ -191,11 +194,11 @@ export class RunningProcess {
   /** A DittoError describing an unexpected exit, with the stderr tail. */
   failure(code: 'DITTO_TARGET_FAILED' | 'DITTO_TOOL_FAILED', what: string): DittoError {
     const why = this.exitInfo?.description ?? 'is not running';
-    const stderr = this.stderrTail();
+    const output = this.outputTail();
     const hint = this.exitInfo?.description.startsWith('could not start')
       ? installHint(this.name)
       : undefined;
-    return new DittoError(code, `${what}: ${this.name} ${why}${stderr ? `; stderr: ${stderr}` : ''}`, {
+    return new DittoError(code, `${what}: ${this.name} ${why}${output ? `; output: ${output}` : ''}`, {
       ...(hint ? { hint } : {}),
     });
   }

@@ -59,7 +59,7 @@ test('waitForPort fails fast with the stderr tail when the service dies', async 
     waitForPort('127.0.0.1', port, { process: service, timeoutMs: 5000 }),
     (e: unknown) => {
       assert.ok(e instanceof DittoError);
-      assert.match(e.message, /fake-service exited with code 71; stderr: cannot bind/);
+      assert.match(e.message, /fake-service exited with code 71; output: cannot bind/);
       return true;
     },
   );

@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
+import { formatTable } from '../../report/table.ts';
 import { detectCapabilities } from '../../sys/capabilities.ts';
-import { formatTable, printJson, printLine } from '../output.ts';
+import { printJson, printLine } from '../output.ts';
 
 export function registerDoctor(program: Command): void {
   program

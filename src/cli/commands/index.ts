@@ -1,5 +1,7 @@
 // Every command registers itself here; commands stay thin and call the stages.
 import type { Command } from '@commander-js/extra-typings';
+import { registerDemo } from './demo.ts';
 import { registerDoctor } from './doctor.ts';
+import { registerLoad } from './load.ts';
 
-export const commands: ((program: Command) => void)[] = [registerDoctor];
+export const commands: ((program: Command) => void)[] = [registerDoctor, registerLoad, registerDemo];

@@ -1,0 +1,8 @@
+// Every artifact schema, by file name in schemas/. `npm run schemas` exports them as JSON Schema;
+// a test fails when the committed files differ.
+import type { z } from 'zod';
+import { loadResultSchema } from './load-result.ts';
+
+export const artifactSchemas: Record<string, z.ZodType> = {
+  'load-result': loadResultSchema,
+};

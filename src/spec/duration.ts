@@ -1,0 +1,15 @@
+// Durations on the command line: "10s", "500ms", "2m", or plain seconds.
+import { DittoError } from '../errors.ts';
+
+const unitSeconds: Record<string, number> = { ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+export function parseDurationS(text: string, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const seconds = m ? Number(m[1]) * (unitSeconds[m[2] ?? 's'] ?? 1) : Number.NaN;
+  if (!(seconds > 0)) {
+    throw new DittoError('DITTO_USAGE', `${option}: "${text}" is not a duration`, {
+      hint: 'use e.g. 10s, 500ms, 2m',
+    });
+  }
+  return seconds;
+}
