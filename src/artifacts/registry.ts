@@ -1,8 +1,10 @@
 // Every artifact schema, by file name in schemas/. `npm run schemas` exports them as JSON Schema;
 // a test fails when the committed files differ.
 import type { z } from 'zod';
+import { targetSpecSchema } from '../spec/target-spec.ts';
 import { loadResultSchema } from './load-result.ts';
 
 export const artifactSchemas: Record<string, z.ZodType> = {
   'load-result': loadResultSchema,
+  'target-spec': targetSpecSchema,
 };
