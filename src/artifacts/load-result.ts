@@ -3,13 +3,14 @@ import { z } from 'zod';
 
 const nullableNumber = z.number().nullable();
 
+/** Null where the client does not report a figure, or nothing was answered. */
 export const latencySchema = z.strictObject({
   min: nullableNumber,
   mean: nullableNumber,
-  p50: z.number(),
+  p50: nullableNumber,
   p90: nullableNumber,
   p95: nullableNumber,
-  p99: z.number(),
+  p99: nullableNumber,
   p999: nullableNumber,
   max: nullableNumber,
 });

@@ -4,6 +4,15 @@ import { type LoadOptions, loadOptionsFromWorkload } from '../collect/load/optio
 import { runDittoLoad } from '../collect/load/run.ts';
 import type { RunningTarget } from './target.ts';
 
+/** Load options for a running target: its spec's workload, at its address, with overrides. */
+export function loadOptionsForTarget(
+  target: RunningTarget,
+  overrides: Partial<LoadOptions> = {},
+): LoadOptions {
+  const endpoint = { host: target.host, port: target.port, protocol: target.spec.protocol };
+  return loadOptionsFromWorkload(target.spec.workload, endpoint, overrides);
+}
+
 export async function loadSweep(
   target: RunningTarget,
   loads: readonly number[],
@@ -12,8 +21,7 @@ export async function loadSweep(
 ): Promise<LoadResult[]> {
   const results: LoadResult[] = [];
   for (const [index, rate] of loads.entries()) {
-    const endpoint = { host: target.host, port: target.port, protocol: target.spec.protocol };
-    const options = loadOptionsFromWorkload(target.spec.workload, endpoint, {
+    const options = loadOptionsForTarget(target, {
       ...overrides,
       rate,
       // The key space stays loaded between points.

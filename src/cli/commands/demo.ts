@@ -22,7 +22,7 @@ export function registerDemo(program: Command): void {
       );
       const results = await measureLatencyCurve(spec, { durationS }, (r) =>
         info(
-          `  ${r.requestedRate} req/s: p50 ${r.latencyUs.p50.toFixed(0)} us, p99 ${r.latencyUs.p99.toFixed(0)} us`,
+          `  ${r.requestedRate} req/s: p50 ${r.latencyUs.p50?.toFixed(0)} us, p99 ${r.latencyUs.p99?.toFixed(0)} us`,
         ),
       );
       if (flags.json) return printJson(results);

@@ -21,17 +21,20 @@ const rawSchema = z.object({
   reconnects: z.number().int(),
   bytesSent: z.number(),
   bytesReceived: z.number(),
+  /** Scheduled in the window but never sent because the connection's in-flight cap was reached. */
+  unsent: z.number().int().default(0),
+  // Null when nothing was answered.
   latencyUs: z.object({
-    min: z.number(),
-    mean: z.number(),
-    p50: z.number(),
-    p90: z.number(),
-    p95: z.number(),
-    p99: z.number(),
-    p999: z.number(),
-    max: z.number(),
+    min: z.number().nullable(),
+    mean: z.number().nullable(),
+    p50: z.number().nullable(),
+    p90: z.number().nullable(),
+    p95: z.number().nullable(),
+    p99: z.number().nullable(),
+    p999: z.number().nullable(),
+    max: z.number().nullable(),
   }),
-  scheduleLagUs: z.object({ mean: z.number(), max: z.number() }).optional(),
+  scheduleLagUs: z.object({ mean: z.number(), max: z.number() }).nullable(),
   cpu: z.object({ userS: z.number(), systemS: z.number() }),
   interrupted: z.boolean(),
   aborted: z.string().nullable(),
@@ -82,6 +85,7 @@ export function parseDittoLoadOutput(stdout: string, target: string): LoadResult
     interrupted: raw.interrupted,
     aborted: raw.aborted,
     reconnects: raw.reconnects,
+    unsent: raw.unsent,
     maxScheduleLagUs: raw.scheduleLagUs?.max ?? null,
   });
   return result;

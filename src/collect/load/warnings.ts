@@ -9,6 +9,7 @@ export function loadWarnings(
     interrupted?: boolean;
     aborted?: string | null;
     reconnects?: number;
+    unsent?: number;
     maxScheduleLagUs?: number | null;
   } = {},
 ): string[] {
@@ -26,6 +27,9 @@ export function loadWarnings(
     warnings.push(
       `${round(result.protocolErrors)} malformed replies (the server does not speak ${result.protocol}?)`,
     );
+  }
+  if (extra.unsent) {
+    warnings.push(`${round(extra.unsent)} scheduled requests were never sent: the server fell too far behind`);
   }
   if (extra.reconnects) warnings.push(`${round(extra.reconnects)} reconnections`);
   if (extra.maxScheduleLagUs && extra.maxScheduleLagUs > 10_000) {
