@@ -12,7 +12,9 @@ export type DittoErrorCode =
   | 'DITTO_TARGET_UNREACHABLE'
   | 'DITTO_TARGET_FAILED'
   | 'DITTO_LOAD_FAILED'
-  | 'DITTO_INTERRUPTED';
+  | 'DITTO_INTERRUPTED'
+  | 'DITTO_TRACE_FORMAT'
+  | 'DITTO_TRACE_INVALID';
 
 export class DittoError extends Error {
   readonly code: DittoErrorCode;

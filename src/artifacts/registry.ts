@@ -3,8 +3,10 @@
 import type { z } from 'zod';
 import { targetSpecSchema } from '../spec/target-spec.ts';
 import { loadResultSchema } from './load-result.ts';
+import { topologySchema } from './topology.ts';
 
 export const artifactSchemas: Record<string, z.ZodType> = {
   'load-result': loadResultSchema,
   'target-spec': targetSpecSchema,
+  topology: topologySchema,
 };

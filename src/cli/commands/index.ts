@@ -3,5 +3,11 @@ import type { Command } from '@commander-js/extra-typings';
 import { registerDemo } from './demo.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerLoad } from './load.ts';
+import { registerTopology } from './topology.ts';
 
-export const commands: ((program: Command) => void)[] = [registerDoctor, registerLoad, registerDemo];
+export const commands: ((program: Command) => void)[] = [
+  registerDoctor,
+  registerLoad,
+  registerDemo,
+  registerTopology,
+];
