@@ -1,22 +1,12 @@
 // The ditto command line as a user runs it: exit codes, one-line errors, stdout for results only.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { loadResultSchema } from '../../src/artifacts/load-result.ts';
 import { packagePath } from '../../src/package-root.ts';
-
-function ditto(...args: string[]) {
-  const entry = `import('${packagePath('src', 'cli', 'main.ts')}').then(async (m) => { process.exitCode = await m.main(['node', 'ditto', ...process.argv.slice(1)]); })`;
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', entry, '--', ...args], {
-    cwd: packagePath(),
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { ditto } from './ditto.ts';
 
 test('--help lists the commands', () => {
   const r = ditto('--help');

@@ -1,22 +1,12 @@
 // `ditto topology` as a user runs it: files on disk, stdout for results only, one-line errors.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { topologySchema } from '../../src/artifacts/topology.ts';
 import { packagePath } from '../../src/package-root.ts';
-
-function ditto(...args: string[]) {
-  const entry = `import('${packagePath('src', 'cli', 'main.ts')}').then(async (m) => { process.exitCode = await m.main(['node', 'ditto', ...process.argv.slice(1)]); })`;
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', entry, '--', ...args], {
-    cwd: packagePath(),
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { ditto } from './ditto.ts';
 
 const fixtures = packagePath('test', 'fixtures', 'topology');
 const trace = join(fixtures, 'unresolved.zipkin.json');

@@ -90,7 +90,6 @@ export function parseMemcaslapOutput(text: string, target: string): LoadResult {
   };
   result.warnings = [
     ...loadWarnings(result),
-    'closed-loop client: latencies exclude queueing (coordinated omission)',
     'memcaslap percentiles are upper bounds of log2 buckets (up to 2x coarse)',
   ];
   return result;

@@ -86,7 +86,6 @@ export function parseRedisBenchmarkCsv(
   };
   result.warnings = [
     ...loadWarnings(result),
-    'closed-loop client: latencies exclude queueing (coordinated omission)',
     ...(rows.length > 1
       ? [`percentiles are the mean over the tests ${rows.map((r) => r.test).join(', ')}`]
       : []),

@@ -20,6 +20,8 @@ export function loadWarnings(
         'the server or this machine cannot sustain the rate (saturated)',
     );
   }
+  if (result.mode === 'closed')
+    warnings.push('closed loop: latencies exclude queueing (coordinated omission)');
   if (result.responses === 0) warnings.push('no responses were received');
   if (result.errors > 0) warnings.push(`${round(result.errors)} error replies`);
   if (result.timeouts) warnings.push(`${round(result.timeouts)} requests timed out`);
@@ -29,7 +31,9 @@ export function loadWarnings(
     );
   }
   if (extra.unsent) {
-    warnings.push(`${round(extra.unsent)} scheduled requests were never sent: the server fell too far behind`);
+    warnings.push(
+      `${round(extra.unsent)} scheduled requests were never sent: the server fell too far behind`,
+    );
   }
   if (extra.reconnects) warnings.push(`${round(extra.reconnects)} reconnections`);
   if (extra.maxScheduleLagUs && extra.maxScheduleLagUs > 10_000) {

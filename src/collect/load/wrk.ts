@@ -66,9 +66,6 @@ export function parseWrkOutput(text: string, target: string): LoadResult {
     clientCpuPerRequestUs: null,
     warnings: [],
   };
-  result.warnings = [
-    ...loadWarnings(result),
-    'closed-loop client: latencies exclude queueing (coordinated omission)',
-  ];
+  result.warnings = loadWarnings(result);
   return result;
 }

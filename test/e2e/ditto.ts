@@ -1,0 +1,13 @@
+// Runs the ditto CLI from source as a user would run the bin, and captures what it prints.
+import { spawnSync } from 'node:child_process';
+import { packagePath } from '../../src/package-root.ts';
+
+export function ditto(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const entry = `import('${packagePath('src', 'cli', 'main.ts')}').then(async (m) => { process.exitCode = await m.main(['node', 'ditto', ...process.argv.slice(1)]); })`;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', entry, '--', ...args], {
+    cwd: packagePath(),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
