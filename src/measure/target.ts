@@ -42,7 +42,11 @@ function writeSpecFiles(spec: TargetSpec, dir: string, values: Record<string, st
   });
 }
 
-export async function startTarget(spec: TargetSpec, options: { port?: number } = {}): Promise<RunningTarget> {
+/** `wrap` is an argv prefix the service is started under (e.g. `sh -c 'ulimit …; exec "$@"' … valgrind …`). */
+export async function startTarget(
+  spec: TargetSpec,
+  options: { port?: number; wrap?: readonly string[] } = {},
+): Promise<RunningTarget> {
   const host = spec.host;
   const port = options.port ?? (await freePort(host));
   const dir = mkdtempSync(join(tmpdir(), `ditto-${spec.name}-`));
@@ -53,7 +57,10 @@ export async function startTarget(spec: TargetSpec, options: { port?: number } =
   let service: RunningProcess | undefined;
   try {
     writeSpecFiles(spec, dir, values);
-    const argv = spec.command.map((arg, i) => substitute(arg, values, `command[${i}]`));
+    const argv = [
+      ...(options.wrap ?? []),
+      ...spec.command.map((arg, i) => substitute(arg, values, `command[${i}]`)),
+    ];
     service = start(argv[0] ?? '', argv.slice(1), { name: spec.name, cwd: dir });
     await waitForPort(host, port, {
       process: service,

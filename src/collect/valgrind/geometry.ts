@@ -1,0 +1,107 @@
+// Simulated cache geometries (pure): the two platforms compared in simulation and the miss-ratio-curve sweep.
+// Valgrind simulates two levels (I1/D1 and a unified LL). A platform's three levels therefore take two runs: one
+// with LL = its L2 and one with LL = its LLC (the LLC behind the L1s directly; with an LLC 25–30× larger than the
+// L2, what misses it is nearly what misses it behind the L2). Geometries must have a power-of-two set count and at
+// least two lines (feasibility.md §4.3); 30 MiB and 25 MiB therefore use 15 and 25 ways.
+
+export interface CacheLevel {
+  sizeBytes: number;
+  assoc: number;
+  lineBytes: number;
+}
+
+export interface CacheGeometry {
+  i1: CacheLevel;
+  d1: CacheLevel;
+  ll: CacheLevel;
+}
+
+export interface PlatformGeometry {
+  name: string;
+  l1i: CacheLevel;
+  l1d: CacheLevel;
+  l2: CacheLevel;
+  llc: CacheLevel;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const line = 64;
+
+export const platforms: readonly PlatformGeometry[] = [
+  {
+    name: 'A',
+    l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+    l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+    l2: { sizeBytes: 1 * MiB, assoc: 16, lineBytes: line },
+    llc: { sizeBytes: 30 * MiB, assoc: 15, lineBytes: line },
+  },
+  {
+    name: 'B',
+    l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+    l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+    l2: { sizeBytes: 256 * KiB, assoc: 4, lineBytes: line },
+    llc: { sizeBytes: 25 * MiB, assoc: 25, lineBytes: line },
+  },
+];
+
+export function isValidLevel(level: CacheLevel): boolean {
+  const lines = level.sizeBytes / level.lineBytes;
+  const sets = lines / level.assoc;
+  return (
+    Number.isInteger(lines) &&
+    lines >= 2 &&
+    level.lineBytes >= 32 &&
+    level.assoc >= 1 &&
+    Number.isInteger(sets) &&
+    (sets & (sets - 1)) === 0
+  );
+}
+
+/** Ways for a sweep point: 8 (as the original's analyzers assumed), fewer when the cache has fewer lines. */
+function sweepLevel(sizeBytes: number, ways: number): CacheLevel {
+  return { sizeBytes, assoc: Math.min(ways, sizeBytes / line), lineBytes: line };
+}
+
+export type CacheRunRole = { kind: 'sweep' } | { kind: 'platform'; platform: string; level: 'l2' | 'llc' };
+
+export interface CacheRunPlan {
+  role: CacheRunRole;
+  geometry: CacheGeometry;
+}
+
+/**
+ * The runs that measure the miss-ratio curves (128 B … 64 MiB) and the platform miss rates. Each run yields two
+ * curve points per stream: the L1 size (I1/D1 misses) and the LL size (LL misses), the LL 1024× the L1 so that the
+ * L1 in front of it filters only accesses the LL would hit anyway. The platform runs add their own points.
+ */
+export function cacheRunPlan(options: { minBytes?: number; maxBytes?: number } = {}): CacheRunPlan[] {
+  const minBytes = options.minBytes ?? 128;
+  const maxBytes = options.maxBytes ?? 64 * MiB;
+  const sizes: number[] = [];
+  for (let s = minBytes; s <= maxBytes; s *= 2) sizes.push(s);
+  const half = Math.ceil(sizes.length / 2);
+  const runs: CacheRunPlan[] = [];
+  for (let i = 0; i < half; i++) {
+    const small = sizes[i] ?? minBytes;
+    const large = sizes[i + half] ?? maxBytes;
+    runs.push({
+      role: { kind: 'sweep' },
+      geometry: { i1: sweepLevel(small, 8), d1: sweepLevel(small, 8), ll: sweepLevel(large, 16) },
+    });
+  }
+  for (const p of platforms) {
+    for (const level of ['l2', 'llc'] as const) {
+      runs.push({
+        role: { kind: 'platform', platform: p.name, level },
+        geometry: { i1: p.l1i, d1: p.l1d, ll: p[level] },
+      });
+    }
+  }
+  return runs;
+}
+
+export function geometryArgs(g: CacheGeometry): string[] {
+  const arg = (l: CacheLevel) => `${l.sizeBytes},${l.assoc},${l.lineBytes}`;
+  return [`--I1=${arg(g.i1)}`, `--D1=${arg(g.d1)}`, `--LL=${arg(g.ll)}`];
+}

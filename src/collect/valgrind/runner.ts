@@ -1,0 +1,265 @@
+// Runs a target under valgrind (callgrind) with instrumentation on only for a measured window, disassembles the
+// objects it ran, and turns everything into the CPU body of profile.json. The one I/O module of this folder.
+//
+// Per run: start `sh -c 'ulimit -n N; exec valgrind … <command>'` (valgrind keeps 12 fds and refuses an rlim_max
+// other than its own, so N = the service's own connection limit + 12), load it uninstrumented ("prepare"), switch
+// instrumentation on and load again to warm the simulated caches ("warm"), zero the counters, drive the measured
+// window, dump, switch off, stop with the spec's signal (valgrind writes nothing on SIGKILL). Raw files hold symbol
+// names and paths: they stay in a private temporary directory that is removed afterwards.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { analyzeCpuBody } from '../../analyze/cpu/body.ts';
+import type { CacheRunResult } from '../../analyze/cpu/cache.ts';
+import { buildProgram, type Disassembly } from '../../analyze/cpu/program.ts';
+import type { CpuBody } from '../../analyze/cpu/schema.ts';
+import { DittoError } from '../../errors.ts';
+import { startTarget } from '../../measure/target.ts';
+import type { TargetSpec } from '../../spec/target-spec.ts';
+import { run } from '../../sys/process.ts';
+import { loadOptionsFromWorkload } from '../load/options.ts';
+import { runDittoLoad } from '../load/run.ts';
+import { parseCostSummary } from './cachegrind.ts';
+import { type CallgrindProfile, parseCallgrind } from './callgrind.ts';
+import {
+  type CacheGeometry,
+  type CacheRunPlan,
+  type CacheRunRole,
+  cacheRunPlan,
+  geometryArgs,
+} from './geometry.ts';
+import { parseObjdump } from './objdump.ts';
+
+/** prepare: uninstrumented (preload, warm-up); warm: instrumented but discarded; window: measured. */
+export type LoadPhase = 'prepare' | 'warm' | 'window';
+
+/** Drives load in one phase against host:port and returns the requests served. */
+export type LoadDriver = (phase: LoadPhase, target: { host: string; port: number }) => Promise<number>;
+
+export interface DittoLoadDriverOptions {
+  /** Requests per second in every phase: under callgrind with cache simulation memcached serves ≈ 10k/s. */
+  rate?: number;
+  prepareS?: number;
+  warmS?: number;
+  windowS?: number;
+}
+
+/** ditto-load at a fixed rate (open loop): the window is `rate × windowS` requests; only `prepare` preloads keys. */
+export function dittoLoadDriver(spec: TargetSpec, options: DittoLoadDriverOptions = {}): LoadDriver {
+  const rate = options.rate ?? 3000;
+  const seconds: Record<LoadPhase, number> = {
+    prepare: options.prepareS ?? 1,
+    warm: options.warmS ?? 0.5,
+    window: options.windowS ?? 1,
+  };
+  return async (phase, target) => {
+    const result = await runDittoLoad(
+      loadOptionsFromWorkload(
+        spec.workload,
+        { ...target, protocol: spec.protocol },
+        {
+          rate,
+          durationS: seconds[phase],
+          warmupS: 0,
+          preload: phase === 'prepare' && spec.workload.preload,
+        },
+      ),
+    );
+    return result.responses;
+  };
+}
+
+/** `ulimit -n` for a service under valgrind: memcached's `-c N` (default 1024) + the 12 fds valgrind keeps. */
+export function valgrindFdLimit(argv: readonly string[]): number {
+  const reserved = 12;
+  if (basename(argv[0] ?? '') !== 'memcached') return 1024 + reserved;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    const inline = /^(?:-c|--conn-limit=)(\d+)$/.exec(a);
+    if (inline) return Number(inline[1]) + reserved;
+    if ((a === '-c' || a === '--conn-limit') && /^\d+$/.test(argv[i + 1] ?? ''))
+      return Number(argv[i + 1]) + reserved;
+  }
+  return 1024 + reserved;
+}
+
+export interface ValgrindRunOptions {
+  load: LoadDriver;
+  /** Progress lines for the CLI (stderr). */
+  onProgress?: (message: string) => void;
+  /** Cache runs; the first platform-A L2 run is folded into the per-instruction run. Default: cacheRunPlan(). */
+  plan?: readonly CacheRunPlan[];
+}
+
+interface WindowResult {
+  text: string;
+  requests: number;
+}
+
+async function callgrindControl(args: string[], pid: number): Promise<void> {
+  await run('callgrind_control', [...args, String(pid)], { timeoutMs: 30_000 });
+}
+
+const windowTag = 'window';
+
+/** One service lifetime under callgrind; returns the window's dump. */
+async function callgrindWindow(
+  spec: TargetSpec,
+  toolArgs: string[],
+  load: LoadDriver,
+): Promise<WindowResult> {
+  const outDir = mkdtempSync(join(tmpdir(), 'ditto-valgrind-'));
+  try {
+    const fdLimit = valgrindFdLimit(spec.command);
+    const target = await startTarget(spec, {
+      wrap: [
+        'sh',
+        '-c',
+        'ulimit -n "$0" && exec "$@"',
+        String(fdLimit),
+        'valgrind',
+        '--tool=callgrind',
+        '--instr-atstart=no',
+        ...toolArgs,
+        `--callgrind-out-file=${outDir}/clg.%p`,
+      ],
+    });
+    const pid = target.process.pid;
+    const endpoint = { host: target.host, port: target.port };
+    let requests: number;
+    try {
+      await load('prepare', endpoint);
+      await callgrindControl(['-i', 'on'], pid);
+      await load('warm', endpoint);
+      await callgrindControl(['-z'], pid);
+      requests = await load('window', endpoint);
+      await callgrindControl(['-d', windowTag], pid);
+      await callgrindControl(['-i', 'off'], pid);
+    } finally {
+      await target.stop();
+    }
+    if (requests <= 0) {
+      throw new DittoError(
+        'DITTO_LOAD_FAILED',
+        `no request was served in the valgrind window of ${spec.name}`,
+        {
+          hint: 'check that the load client reaches the service (protocol, port)',
+        },
+      );
+    }
+    // The final file written at exit is meaningless with --instr-atstart=no; the window is the numbered dump.
+    const dumps = readdirSync(outDir).filter((f) => f.startsWith(`clg.${pid}.`));
+    for (const file of dumps) {
+      const text = readFileSync(join(outDir, file), 'utf8');
+      if (/^desc: Trigger: dump window$/m.test(text) && /^totals:/m.test(text)) return { text, requests };
+    }
+    throw new DittoError('DITTO_TOOL_FAILED', `callgrind wrote no complete window dump for ${spec.name}`, {
+      hint: 'the service must keep running until callgrind_control -d returns; check its stop settings',
+    });
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+/** objdump of each object the window ran, over the address range it used. Objects that fail are left out. */
+async function disassemble(profile: CallgrindProfile): Promise<Disassembly> {
+  const ranges = new Map<number, [number, number]>();
+  for (const i of profile.instructions) {
+    const r = ranges.get(i.object);
+    ranges.set(i.object, r ? [Math.min(r[0], i.address), Math.max(r[1], i.address)] : [i.address, i.address]);
+  }
+  const out = new Map<number, ReturnType<typeof parseObjdump>>();
+  for (const [object, [lo, hi]] of ranges) {
+    const path = profile.objects[object] ?? '';
+    if (!path.startsWith('/')) continue; // ??? (vDSO, trampolines)
+    const result = await run(
+      'objdump',
+      [
+        '-d',
+        '--no-show-raw-insn',
+        '-M',
+        'intel',
+        `--start-address=0x${lo.toString(16)}`,
+        `--stop-address=0x${(hi + 16).toString(16)}`,
+        path,
+      ],
+      { timeoutMs: 120_000, allowFailure: true },
+    );
+    if (result.exitCode === 0) out.set(object, parseObjdump(result.stdout));
+  }
+  return out;
+}
+
+const commonArgs = ['--cache-sim=yes', '--branch-sim=yes', '--compress-strings=no', '--compress-pos=no'];
+
+export interface CpuBodyRun {
+  body: CpuBody;
+  /** Wall time of each step in ms (instructions, disassembly, caches, analysis). */
+  timings: Record<string, number>;
+  valgrindVersion: string;
+  /** Event totals of every cache window (counts only), for debugging and re-analysis. */
+  cacheRuns: (CacheRunResult & { role: CacheRunRole })[];
+}
+
+/**
+ * Profiles the CPU body of `spec`: one per-instruction callgrind window (also the platform-A L2 cache run), then one
+ * cache-simulation window per remaining geometry of the plan. ≈ 3 s per run for memcached.
+ */
+export async function profileCpuBody(spec: TargetSpec, options: ValgrindRunOptions): Promise<CpuBodyRun> {
+  const progress = options.onProgress ?? (() => {});
+  const version = (await run('valgrind', ['--version'], { timeoutMs: 10_000 })).stdout.trim();
+  await run('callgrind_control', ['--version'], { timeoutMs: 10_000 });
+  const plan = options.plan ?? cacheRunPlan();
+  const mainIndex = plan.findIndex((p) => p.role.kind === 'platform' && p.role.level === 'l2');
+  const main = plan[mainIndex] ?? plan[0];
+  if (!main) throw new DittoError('DITTO_USAGE', 'the cache run plan is empty');
+  const timings: Record<string, number> = {};
+  const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[step] = Math.round((timings[step] ?? 0) + performance.now() - t0);
+    }
+  };
+
+  progress(`callgrind: per-instruction window of ${spec.name}`);
+  const window = await timed('instructions', () =>
+    callgrindWindow(
+      spec,
+      ['--dump-instr=yes', '--collect-jumps=yes', ...commonArgs, ...geometryArgs(main.geometry)],
+      options.load,
+    ),
+  );
+  const profile = parseCallgrind(window.text);
+  const disassembly = await timed('disassembly', () => disassemble(profile));
+  const cacheRuns: (CacheRunResult & { role: CacheRunRole })[] = [
+    { role: main.role, ...cacheResult(window.text, main.geometry, window.requests) },
+  ];
+  const rest = plan.filter((_, i) => i !== mainIndex);
+  for (const [n, p] of rest.entries()) {
+    progress(`callgrind: cache window ${n + 1}/${rest.length} (${describe(p.geometry)})`);
+    const w = await timed('caches', () =>
+      callgrindWindow(spec, [...commonArgs, ...geometryArgs(p.geometry)], options.load),
+    );
+    cacheRuns.push({ role: p.role, ...cacheResult(w.text, p.geometry, w.requests) });
+  }
+  const body = await timed('analysis', async () =>
+    analyzeCpuBody({
+      program: buildProgram(profile, disassembly),
+      requests: window.requests,
+      instructions: profile.totals?.[profile.events.indexOf('Ir')] ?? 0,
+      cacheRuns,
+    }),
+  );
+  return { body, timings, valgrindVersion: version, cacheRuns };
+}
+
+function cacheResult(text: string, geometry: CacheGeometry, requests: number): CacheRunResult {
+  return { geometry, totals: parseCostSummary(text, 'callgrind window dump').totals, requests };
+}
+
+function describe(g: CacheGeometry): string {
+  const size = (b: number) => (b >= 1 << 20 ? `${b / (1 << 20)}M` : b >= 1024 ? `${b / 1024}K` : `${b}B`);
+  return `L1 ${size(g.i1.sizeBytes)}, LL ${size(g.ll.sizeBytes)}`;
+}
