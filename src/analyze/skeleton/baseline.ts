@@ -1,0 +1,126 @@
+// Per-request CPU time, context switches and read()/write() accounting from two /proc snapshots taken around an
+// untraced load window (pure).
+import { z } from 'zod';
+import type { TaskCounters } from '../../collect/procfs/parse.ts';
+import type { ProcSnapshot } from '../../collect/procfs/read.ts';
+import { type ThreadRole, threadRoleSchema } from './threads.ts';
+
+const rate = z.number().nonnegative();
+
+export const baselineCountersSchema = z.strictObject({
+  /** On-CPU ns per request (schedstat), split into user and system by the tick counts of /proc stat. */
+  cpuNsPerRequest: rate,
+  cpuUserNsPerRequest: rate.nullable(),
+  cpuSystemNsPerRequest: rate.nullable(),
+  runQueueWaitNsPerRequest: rate,
+  voluntarySwitchesPerRequest: rate,
+  involuntarySwitchesPerRequest: rate,
+  /** Through read()/write()-style calls only: sendmsg, sendto and recvfrom are not counted by the kernel here. */
+  rcharPerRequest: rate,
+  wcharPerRequest: rate,
+  syscrPerRequest: rate,
+  syscwPerRequest: rate,
+  /** Block-device bytes. */
+  blockReadBytesPerRequest: rate,
+  blockWriteBytesPerRequest: rate,
+});
+export type BaselineCounters = z.infer<typeof baselineCountersSchema>;
+
+export const baselineSchema = z.strictObject({
+  requests: z.number().int().positive(),
+  windowS: z.number().positive(),
+  /** Threads seen in either snapshot. */
+  threads: z.number().int().nonnegative(),
+  total: baselineCountersSchema,
+  /** The same per thread role, where the skeleton phase assigned roles. */
+  byRole: z.array(
+    baselineCountersSchema.extend({ role: threadRoleSchema, threads: z.number().int().positive() }),
+  ),
+});
+export type Baseline = z.infer<typeof baselineSchema>;
+
+type Delta = TaskCounters;
+
+const counterKeys = [
+  'utimeTicks',
+  'stimeTicks',
+  'runNs',
+  'waitNs',
+  'slices',
+  'voluntarySwitches',
+  'involuntarySwitches',
+  'rchar',
+  'wchar',
+  'syscr',
+  'syscw',
+  'readBytes',
+  'writeBytes',
+] as const satisfies readonly (keyof TaskCounters)[];
+
+function zero(): Delta {
+  return Object.fromEntries(counterKeys.map((k) => [k, 0])) as unknown as Delta;
+}
+
+function add(into: Delta, d: Delta): void {
+  for (const k of counterKeys) into[k] += d[k];
+}
+
+function perRequest(d: Delta, requests: number): BaselineCounters {
+  const ticks = d.utimeTicks + d.stimeTicks;
+  const userShare = ticks > 0 ? d.utimeTicks / ticks : null;
+  const r = (n: number) => Math.max(0, n) / requests;
+  return {
+    cpuNsPerRequest: r(d.runNs),
+    cpuUserNsPerRequest: userShare === null ? null : r(d.runNs * userShare),
+    cpuSystemNsPerRequest: userShare === null ? null : r(d.runNs * (1 - userShare)),
+    runQueueWaitNsPerRequest: r(d.waitNs),
+    voluntarySwitchesPerRequest: r(d.voluntarySwitches),
+    involuntarySwitchesPerRequest: r(d.involuntarySwitches),
+    rcharPerRequest: r(d.rchar),
+    wcharPerRequest: r(d.wchar),
+    syscrPerRequest: r(d.syscr),
+    syscwPerRequest: r(d.syscw),
+    blockReadBytesPerRequest: r(d.readBytes),
+    blockWriteBytesPerRequest: r(d.writeBytes),
+  };
+}
+
+/**
+ * Differences between two snapshots divided by the requests served in between. A thread that started inside the
+ * window counts from zero; one that ended inside it is lost (the kernel drops its counters with it).
+ */
+export function computeBaseline(
+  before: ProcSnapshot,
+  after: ProcSnapshot,
+  options: { requests: number; roleOf?: ReadonlyMap<number, ThreadRole> },
+): Baseline {
+  if (options.requests <= 0) throw new Error('computeBaseline needs the number of requests served (> 0)');
+  const earlier = new Map(before.tasks.map((t) => [t.tid, t]));
+  const total = zero();
+  const byRole = new Map<ThreadRole, { delta: Delta; threads: number }>();
+  for (const task of after.tasks) {
+    const start = earlier.get(task.tid);
+    const delta = zero();
+    for (const k of counterKeys) delta[k] = task[k] - (start?.[k] ?? 0);
+    add(total, delta);
+    const role = options.roleOf?.get(task.tid);
+    if (role) {
+      const entry = byRole.get(role) ?? { delta: zero(), threads: 0 };
+      add(entry.delta, delta);
+      entry.threads++;
+      byRole.set(role, entry);
+    }
+  }
+  const tids = new Set([...before.tasks, ...after.tasks].map((t) => t.tid));
+  return baselineSchema.parse({
+    requests: options.requests,
+    windowS: (after.atNs - before.atNs) / 1e9,
+    threads: tids.size,
+    total: perRequest(total, options.requests),
+    byRole: [...byRole].map(([role, e]) => ({
+      role,
+      threads: e.threads,
+      ...perRequest(e.delta, options.requests),
+    })),
+  });
+}

@@ -1,0 +1,125 @@
+// Runs the skeleton bpftrace program around a piece of work (usually a load run) on every thread of a service.
+import { DittoError } from '../../errors.ts';
+import { ensureTracefs } from '../../sys/capabilities.ts';
+import { start } from '../../sys/process.ts';
+import { installHint } from '../../sys/tools.ts';
+import {
+  mergeServiceThreads,
+  processExists,
+  readServiceThreads,
+  type ServiceThreads,
+} from '../procfs/read.ts';
+import { parseSkeletonTrace, type SkeletonTrace } from './parse.ts';
+import { readyMarker, skeletonScript } from './script.ts';
+
+export interface TraceOptions {
+  /** Named in errors: "the service exited during the skeleton phase". */
+  phase?: string;
+  /** bpftrace stops itself after this long even if never signalled. */
+  maxSeconds?: number;
+  attachTimeoutMs?: number;
+}
+
+export interface TracedWork<T> {
+  trace: SkeletonTrace;
+  /** The service's processes and threads, read before and after the window. */
+  service: ServiceThreads;
+  result: T;
+  /** bpftrace's JSON output as printed, for recording. */
+  stdout: string;
+  /** Wall time from attach to stop as seen from here (the trace's own elapsedNs is exact). */
+  windowMs: number;
+  attachMs: number;
+}
+
+/** bpftrace's harmless RLIMIT_MEMLOCK complaint (no CAP_SYS_RESOURCE) is not an error. */
+function meaningfulStderr(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() && !line.includes('RLIMIT_MEMLOCK'))
+    .slice(-6)
+    .join('\n');
+}
+
+function attachFailure(stderr: string, description: string): DittoError {
+  if (description.startsWith('could not start')) {
+    return new DittoError('DITTO_TOOL_MISSING', 'bpftrace not found', { hint: installHint('bpftrace') });
+  }
+  const why = meaningfulStderr(stderr) || description;
+  if (/permission|not permitted|attaching probe|kernel headers|BTF/i.test(why)) {
+    return new DittoError('DITTO_NOT_PERMITTED', `bpftrace cannot attach its tracepoints: ${why}`, {
+      hint: 'run as root on a kernel with BTF and tracefs (see ditto doctor)',
+    });
+  }
+  return new DittoError('DITTO_TOOL_FAILED', `bpftrace ${description}: ${why}`);
+}
+
+/**
+ * Traces every thread of the service rooted at rootPid (and whatever it forks or clones) while `work` runs,
+ * then stops bpftrace with SIGINT so that it prints its maps.
+ */
+export async function traceWhile<T>(
+  rootPid: number,
+  work: () => Promise<T>,
+  options: TraceOptions = {},
+): Promise<TracedWork<T>> {
+  const phase = options.phase ?? 'skeleton';
+  const tracefs = await ensureTracefs();
+  if (!tracefs.available) {
+    throw new DittoError('DITTO_NOT_PERMITTED', `tracefs is not available: ${tracefs.detail}`, {
+      ...(tracefs.hint ? { hint: tracefs.hint } : {}),
+    });
+  }
+  const before = readServiceThreads(rootPid);
+  if (before.threads.length === 0) {
+    throw new DittoError('DITTO_TARGET_FAILED', `the service (pid ${rootPid}) is not running`);
+  }
+  const script = skeletonScript({
+    tids: before.threads.map((t) => t.tid),
+    maxSeconds: options.maxSeconds ?? 600,
+  });
+  const attachStarted = performance.now();
+  const tracer = start('bpftrace', ['-f', 'json', '--no-warnings', '-e', script], {
+    name: 'bpftrace',
+    captureStdout: true,
+    // Big maps cost memory only when filled; the default cap (4096 keys) is small for many threads.
+    env: { BPFTRACE_MAP_KEYS_MAX: '65536' },
+  });
+  const attachTimeoutMs = options.attachTimeoutMs ?? 60_000;
+  while (!tracer.stdout().includes(readyMarker)) {
+    if (!tracer.running) {
+      const exit = await tracer.exited;
+      throw attachFailure(tracer.outputTail(20), exit.description);
+    }
+    if (performance.now() - attachStarted > attachTimeoutMs) {
+      await tracer.stop({ signal: 'SIGKILL', graceMs: 1000 });
+      throw new DittoError('DITTO_TIMEOUT', `bpftrace did not attach within ${attachTimeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const attachMs = performance.now() - attachStarted;
+  const windowStarted = performance.now();
+  const died = (cause?: unknown) =>
+    new DittoError('DITTO_TARGET_FAILED', `the service (pid ${rootPid}) exited during the ${phase} phase`, {
+      ...(cause === undefined ? {} : { cause }),
+    });
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    // A load that fails because the service died should say so, not only that the load failed.
+    throw processExists(rootPid) ? error : died(error);
+  } finally {
+    await tracer.stop({ signal: 'SIGINT', graceMs: 20_000 });
+  }
+  const windowMs = performance.now() - windowStarted;
+  if (!processExists(rootPid)) throw died();
+  const exit = await tracer.exited;
+  if (exit.signal === 'SIGKILL') {
+    throw new DittoError('DITTO_TOOL_FAILED', 'bpftrace did not print its maps within 20 s of SIGINT');
+  }
+  const stdout = tracer.stdout();
+  const trace = parseSkeletonTrace(stdout);
+  const service = mergeServiceThreads(before, readServiceThreads(rootPid));
+  return { trace, service, result, stdout, windowMs, attachMs };
+}

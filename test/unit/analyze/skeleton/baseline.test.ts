@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import test from 'node:test';
+import { computeBaseline } from '../../../../src/analyze/skeleton/baseline.ts';
+import { analyzeSkeleton } from '../../../../src/analyze/skeleton/threads.ts';
+import type { ProcSnapshot } from '../../../../src/collect/procfs/read.ts';
+import { recordedRun } from '../../collect/bpftrace/fixtures.ts';
+
+function snapshots(name: string): { requests: number; before: ProcSnapshot; after: ProcSnapshot } {
+  return JSON.parse(
+    readFileSync(new URL(`../../../fixtures/procfs/${name}.snapshots.json`, import.meta.url), 'utf8'),
+  );
+}
+
+test('memcached get: one read() of the 22 B request per request, the network threads use the most CPU', () => {
+  const { requests, before, after } = snapshots('memcached-get');
+  const { roleOf } = analyzeSkeleton(recordedRun('memcached-get'));
+  const b = computeBaseline(before, after, { requests, roleOf });
+  assert.equal(b.threads, 10);
+  assert.ok(Math.abs(b.total.syscrPerRequest - 1) < 0.03);
+  assert.ok(Math.abs(b.total.rcharPerRequest - 22) < 1);
+  const network = b.byRole.find((r) => r.role === 'network');
+  assert.equal(network?.threads, 4);
+  const busiest = [...b.byRole].sort((x, y) => y.cpuNsPerRequest - x.cpuNsPerRequest)[0];
+  assert.equal(busiest?.role, 'network');
+  const user = b.total.cpuUserNsPerRequest ?? 0;
+  const system = b.total.cpuSystemNsPerRequest ?? 0;
+  assert.ok(Math.abs(user + system - b.total.cpuNsPerRequest) < 1);
+});
+
+test('redis-aof set: block-device writes appear per request', () => {
+  const { requests, before, after } = snapshots('redis-aof-set');
+  const b = computeBaseline(before, after, { requests });
+  assert.ok(b.total.blockWriteBytesPerRequest > 1000);
+  assert.deepEqual(b.byRole, []);
+});
+
+test('a thread born inside the window counts from zero; no requests is refused', () => {
+  const { before, after } = snapshots('redis-aof-set');
+  const first = after.tasks[0];
+  assert.ok(first);
+  const born = { ...first, tid: 4_000_000, runNs: 5000 };
+  const b = computeBaseline(before, { ...after, tasks: [born] }, { requests: 10 });
+  assert.equal(b.total.cpuNsPerRequest, 500);
+  assert.throws(() => computeBaseline(before, after, { requests: 0 }));
+});
