@@ -43,6 +43,7 @@ lint: node_modules/.ditto-installed
 	npx biome ci .
 
 test: setup typecheck lint
+	@$(MAKE) --no-print-directory -C native check
 	node scripts/run-tests.mjs
 
 bench: setup
