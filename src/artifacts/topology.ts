@@ -44,6 +44,8 @@ const call = z.object({
   /** eBPF discovery: observed rate and bytes per second over the watch window. */
   ratePerSec: z.number().optional(),
   bytesPerSec: z.object({ sent: z.number(), received: z.number() }).optional(),
+  /** eBPF discovery: TCP connections opened per second (about ratePerSec when no connection is reused). */
+  connectionsPerSec: z.number().optional(),
 });
 
 const endpoint = z.object({

@@ -1,7 +1,7 @@
 // Runs the skeleton bpftrace program around a piece of work (usually a load run) on every thread of a service.
 import { DittoError } from '../../errors.ts';
 import { ensureTracefs } from '../../sys/capabilities.ts';
-import { start } from '../../sys/process.ts';
+import { type RunningProcess, start } from '../../sys/process.ts';
 import { installHint } from '../../sys/tools.ts';
 import {
   mergeServiceThreads,
@@ -54,6 +54,39 @@ function attachFailure(stderr: string, description: string): DittoError {
   return new DittoError('DITTO_TOOL_FAILED', `bpftrace ${description}: ${why}`);
 }
 
+export interface AttachedBpftrace {
+  tracer: RunningProcess;
+  attachMs: number;
+}
+
+/**
+ * Starts `bpftrace -f json` on a script that prints `readyMarker` from an interval probe, and resolves once it has:
+ * only then does bpftrace handle SIGINT (0.17 loses one that arrives within ~1 s of attaching).
+ */
+export async function startBpftrace(
+  script: string,
+  options: { attachTimeoutMs: number; mapKeysMax: number },
+): Promise<AttachedBpftrace> {
+  const attachStarted = performance.now();
+  const tracer = start('bpftrace', ['-f', 'json', '--no-warnings', '-e', script], {
+    name: 'bpftrace',
+    captureStdout: true,
+    env: { BPFTRACE_MAP_KEYS_MAX: String(options.mapKeysMax) },
+  });
+  while (!tracer.stdout().includes(readyMarker)) {
+    if (!tracer.running) {
+      const exit = await tracer.exited;
+      throw attachFailure(tracer.outputTail(20), exit.description);
+    }
+    if (performance.now() - attachStarted > options.attachTimeoutMs) {
+      await tracer.stop({ signal: 'SIGKILL', graceMs: 1000 });
+      throw new DittoError('DITTO_TIMEOUT', `bpftrace did not attach within ${options.attachTimeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { tracer, attachMs: performance.now() - attachStarted };
+}
+
 /**
  * Traces every thread of the service rooted at rootPid (and whatever it forks or clones) while `work` runs,
  * then stops bpftrace with SIGINT so that it prints its maps.
@@ -78,26 +111,11 @@ export async function traceWhile<T>(
     tids: before.threads.map((t) => t.tid),
     maxSeconds: options.maxSeconds ?? 600,
   });
-  const attachStarted = performance.now();
-  const tracer = start('bpftrace', ['-f', 'json', '--no-warnings', '-e', script], {
-    name: 'bpftrace',
-    captureStdout: true,
+  const { tracer, attachMs } = await startBpftrace(script, {
+    attachTimeoutMs: options.attachTimeoutMs ?? 60_000,
     // Big maps cost memory only when filled; the default cap (4096 keys) is small for many threads.
-    env: { BPFTRACE_MAP_KEYS_MAX: '65536' },
+    mapKeysMax: 65_536,
   });
-  const attachTimeoutMs = options.attachTimeoutMs ?? 60_000;
-  while (!tracer.stdout().includes(readyMarker)) {
-    if (!tracer.running) {
-      const exit = await tracer.exited;
-      throw attachFailure(tracer.outputTail(20), exit.description);
-    }
-    if (performance.now() - attachStarted > attachTimeoutMs) {
-      await tracer.stop({ signal: 'SIGKILL', graceMs: 1000 });
-      throw new DittoError('DITTO_TIMEOUT', `bpftrace did not attach within ${attachTimeoutMs} ms`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const attachMs = performance.now() - attachStarted;
   const windowStarted = performance.now();
   const died = (cause?: unknown) =>
     new DittoError('DITTO_TARGET_FAILED', `the service (pid ${rootPid}) exited during the ${phase} phase`, {
