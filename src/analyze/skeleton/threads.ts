@@ -377,9 +377,14 @@ function networkModel(
         : 'thread-per-connection';
 
   const acceptedAny = acceptors.length > 0;
+  const acceptedBy = (threads: readonly ThreadFacts[]) => threads.reduce((n, f) => n + f.accepts, 0);
   return {
     io,
-    dispatch: acceptedAny ? acceptors.some((f) => !networkTids.has(f.tid)) : null,
+    // Most connections are accepted by threads that serve no sockets. A majority, not "any": an nginx worker that
+    // accepts a reconnection at the end of the window serves almost nothing in it, yet serves what it accepts.
+    dispatch: acceptedAny
+      ? acceptedBy(acceptors.filter((f) => !networkTids.has(f.tid))) > acceptedBy(acceptors) / 2
+      : null,
     acceptorIsMain: acceptedAny
       ? acceptors.some((f) => f.tid === f.pid && (f.pid === service.rootPid || networkPids.has(f.pid)))
       : null,

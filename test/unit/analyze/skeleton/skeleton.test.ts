@@ -127,6 +127,20 @@ test('an nginx worker that got no connection in the window is still a worker wit
   assert.equal(groups(skeleton, 'network')[0]?.count, 1);
 });
 
+test('an nginx worker that accepted a late reconnection but served little in the window is no dispatcher', () => {
+  const run = recordedRun('nginx-get');
+  const [, late] = run.service.processes.filter((p) => p.pid !== run.service.rootPid).map((p) => p.pid);
+  assert.ok(late);
+  const quiet = <T extends { tid: number }>(items: T[]) => items.filter((i) => i.tid !== late);
+  const trace = {
+    ...run.trace,
+    io: quiet(run.trace.io),
+    accepts: [...quiet(run.trace.accepts), { tid: late, ok: 1, failed: 0 }],
+  };
+  const { skeleton } = analyzeSkeleton({ ...run, trace });
+  assert.equal(skeleton.network.dispatch, false);
+});
+
 test('without readiness calls the network model is blocking, or non-blocking when most socket reads fail', () => {
   const run = recordedRun('redis-get');
   const loop = run.service.rootPid;
