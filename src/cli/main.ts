@@ -13,21 +13,34 @@ export function buildProgram(): Command {
   return program;
 }
 
+let interrupted = false;
+
+/**
+ * Ctrl-C / SIGTERM: stop every tracer and service ditto started, then exit 130. Results already written stay on
+ * disk. The listener stays attached until main() returns: execa's signal-exit re-raises a signal that no other
+ * listener handles, which would kill ditto before its children are stopped.
+ */
 function onInterrupt(): void {
-  process.stderr.write('\nditto: interrupted, stopping the processes it started\n');
+  if (interrupted) return;
+  interrupted = true;
+  process.stderr.write(
+    '\nditto: interrupted, stopping the processes it started (results already written are kept)\n',
+  );
   void stopAll().finally(() => process.exit(130));
 }
 
 /** Runs the CLI and returns the exit code: 0 success, 1 user error (one line), 2 internal error (stack). */
 export async function main(argv: string[]): Promise<number> {
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
   try {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
     await stopAll();
+    // What failed after an interrupt failed because of it.
+    if (interrupted) return 130;
     if (isDittoError(error)) {
       process.stderr.write(`ditto: ${error.oneLine()}\n`);
       return 1;

@@ -25,6 +25,9 @@ export interface RunResult {
 
 const stderrTailLines = 8;
 
+/** Tools started by run() that have not finished: stopAll() ends them too (perf flushes on SIGTERM). */
+const runningTools = new Set<{ kill(signal?: NodeJS.Signals): boolean }>();
+
 export function tail(text: string, lines = stderrTailLines): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -44,7 +47,7 @@ export async function run(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const started = performance.now();
-  const result = await execa(file, args, {
+  const subprocess = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
     input: options.input,
@@ -54,6 +57,8 @@ export async function run(
     maxBuffer: 512 * 1024 * 1024,
     forceKillAfterDelay: 2000,
   });
+  runningTools.add(subprocess);
+  const result = await subprocess.finally(() => runningTools.delete(subprocess));
   const outcome: RunResult = {
     command: commandLine(file, args),
     exitCode: result.exitCode,
@@ -208,8 +213,9 @@ export function start(file: string, args: readonly string[], options: StartOptio
   return new RunningProcess(file, args, options);
 }
 
-/** Stops every process this module started and that still runs (used on SIGINT and on fatal errors). */
+/** Stops every process this module started that still runs (used on SIGINT and on fatal errors). */
 export async function stopAll(graceMs = 2000): Promise<void> {
+  for (const tool of runningTools) tool.kill('SIGTERM');
   await Promise.all([...liveProcesses].map((p) => p.stop({ graceMs })));
 }
 

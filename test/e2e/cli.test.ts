@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { loadResultSchema } from '../../src/artifacts/load-result.ts';
-import { packagePath } from '../../src/package-root.ts';
 import { ditto } from './ditto.ts';
 
 test('--help lists the commands', () => {

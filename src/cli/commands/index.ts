@@ -3,6 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { registerDemo } from './demo.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerLoad } from './load.ts';
+import { registerProfile } from './profile.ts';
 import { registerTopology } from './topology.ts';
 
 export const commands: ((program: Command) => void)[] = [
@@ -10,4 +11,5 @@ export const commands: ((program: Command) => void)[] = [
   registerLoad,
   registerDemo,
   registerTopology,
+  registerProfile,
 ];

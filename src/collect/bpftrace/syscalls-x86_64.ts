@@ -76,3 +76,8 @@ export function syscallName(id: number): string {
   const name = id < low.length ? low[id] : high[id];
   return name && name !== '-' ? name : `syscall_${id}`;
 }
+
+/** Every known syscall name: words ditto itself uses, whatever the traced service. */
+export function knownSyscallNames(): string[] {
+  return [...low, ...Object.values(high)].filter((name) => name !== '-');
+}

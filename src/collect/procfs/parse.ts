@@ -122,3 +122,15 @@ export function countFdKinds(kinds: readonly FdTargetKind[]): FdKindCounts {
   for (const kind of kinds) counts[kind]++;
   return counts;
 }
+
+/** Files mapped executable in a /proc/PID/maps text: the binary and the libraries a process runs. */
+export function executableMappings(maps: string): string[] {
+  const files = new Set<string>();
+  for (const line of maps.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    const perms = fields[1] ?? '';
+    const path = fields.slice(5).join(' ');
+    if (perms.includes('x') && path.startsWith('/')) files.add(path.replace(/ \(deleted\)$/, ''));
+  }
+  return [...files].sort();
+}

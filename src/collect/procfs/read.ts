@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { DittoError } from '../../errors.ts';
 import {
   countFdKinds,
+  executableMappings,
   type FdKindCounts,
   type FdTargetKind,
   fdTargetKind,
@@ -172,4 +173,17 @@ export function mergeServiceThreads(first: ServiceThreads, second: ServiceThread
   const threads = new Map(first.threads.map((t) => [t.tid, t]));
   for (const t of second.threads) if (!threads.has(t.tid)) threads.set(t.tid, t);
   return { rootPid: first.rootPid, processes: [...processes.values()], threads: [...threads.values()] };
+}
+
+/** The executable files (binary and libraries) mapped by any of `pids`. */
+export function mappedExecutables(pids: readonly number[]): string[] {
+  const files = new Set<string>();
+  for (const pid of pids) {
+    try {
+      for (const file of executableMappings(readFileSync(`/proc/${pid}/maps`, 'utf8'))) files.add(file);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+  return [...files].sort();
 }
