@@ -1,0 +1,98 @@
+// The clone plan: every number the emitter needs to write a synthetic service (pure output of src/plan).
+// The runtime part (network model, protocol framing, syscalls) becomes a generated C configuration read by
+// native/runtime; the body part becomes generated asm functions (native/runtime/body.h is their contract).
+import { z } from 'zod';
+import {
+  branchBehaviourSchema,
+  cacheCurvesSchema,
+  dependencyDistancesSchema,
+  instructionMixSchema,
+  stringOpsSchema,
+} from '../analyze/cpu/schema.ts';
+import { protocolSchema } from '../spec/target-spec.ts';
+import { requestClassSchema } from './profile.ts';
+
+const fraction = z.number().min(0).max(1);
+const weightedSizes = z.array(
+  z.strictObject({ size: z.number().int().nonnegative(), weight: z.number().positive() }),
+);
+
+/** What one body invocation (a request of a class, or a background wake-up) must reproduce. */
+export const bodyPlanSchema = z.strictObject({
+  /** Dynamic instructions per invocation, after subtracting what the runtime itself executes. */
+  instructions: z.number().nonnegative(),
+  mix: instructionMixSchema,
+  branches: branchBehaviourSchema,
+  dependencies: dependencyDistancesSchema,
+  stringOps: stringOpsSchema,
+  cache: cacheCurvesSchema,
+});
+export type BodyPlan = z.infer<typeof bodyPlanSchema>;
+
+/** A system call the runtime makes per request (beyond reading the request and writing the response). */
+export const syscallOpSchema = z.strictObject({
+  op: z.enum([
+    'file_read',
+    'file_write',
+    'file_pread',
+    'file_pwrite',
+    'fsync',
+    'fdatasync',
+    'open_close',
+    'stat',
+    'sendfile',
+  ]),
+  /** Mean calls per request; the runtime makes floor(x) calls plus one more with probability frac(x). */
+  perRequest: z.number().nonnegative(),
+  /** Bytes per call (reads and writes). */
+  bytes: z.number().int().nonnegative(),
+  pattern: z.enum(['sequential', 'random']),
+});
+export type SyscallOp = z.infer<typeof syscallOpSchema>;
+
+export const clonePlanSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  protocol: protocolSchema,
+  network: z.strictObject({
+    /**
+     * dispatch: acceptor thread(s) hand connections to a pool of epoll network threads; event-loop: one epoll loop
+     * accepts and serves; thread-per-connection; process-workers: master + worker processes sharing the listening
+     * socket, an epoll loop each; process-per-connection.
+     */
+    model: z.enum([
+      'dispatch',
+      'event-loop',
+      'thread-per-connection',
+      'process-workers',
+      'process-per-connection',
+    ]),
+    io: z.enum(['epoll', 'blocking', 'nonblocking']),
+    acceptThreads: z.number().int().nonnegative(),
+    networkThreads: z.number().int().positive(),
+    workerProcesses: z.number().int().nonnegative(),
+  }),
+  classes: z.array(
+    z.strictObject({
+      name: requestClassSchema,
+      share: fraction,
+      /** Response payload sizes (filler bytes inside the protocol's framing). */
+      responsePayload: weightedSizes,
+      syscalls: z.array(syscallOpSchema),
+      body: bodyPlanSchema.nullable(),
+    }),
+  ),
+  background: z.array(
+    z.strictObject({
+      count: z.number().int().positive(),
+      /** Wake-up period; null for threads that only exist (idle). */
+      periodMs: z.number().positive().nullable(),
+      body: bodyPlanSchema.nullable(),
+    }),
+  ),
+  /** The scratch data file the runtime reads and writes in place of the original's files. */
+  dataFile: z.strictObject({ bytes: z.number().int().nonnegative() }).nullable(),
+  /** Tuning knobs (1 = as profiled); the tuner adjusts them and re-plans. */
+  knobs: z.record(z.string(), z.number()),
+  seed: z.number().int().nonnegative(),
+});
+export type ClonePlan = z.infer<typeof clonePlanSchema>;
