@@ -18,6 +18,26 @@ test('memcached: the 4 worker threads form one cluster, the LRU maintainer anoth
   assert.ok((maintainer?.kernelLeafShare ?? 1) < 0.5);
 });
 
+test('few samples per thread: sampling noise does not split the workers', () => {
+  const all = parsePerfScript(script);
+  for (const perThread of [20, 10, 6]) {
+    const taken = new Map<number, number>();
+    const sub = all.filter((s) => {
+      const n = taken.get(s.tid) ?? 0;
+      taken.set(s.tid, n + 1);
+      return n < perThread;
+    });
+    const trees = buildThreadTrees(sub);
+    // Raw distances between workers reach 0.5 and more with so few samples; their own noise is as large.
+    assert.ok(trees.every((t) => t.selfDistance > 0.1));
+    assert.deepEqual(
+      clusterThreads(trees).map((c) => c.tids),
+      [[6984, 6985, 6986, 6987], [6990]],
+      `${perThread} samples per thread`,
+    );
+  }
+});
+
 test('tree distance: 0 for identical trees, 1 for disjoint ones, symmetric', () => {
   const sample = (tid: number, frames: string[]): StackSample => ({ pid: 1, tid, frames, kernelLeaf: false });
   const [a, b, c] = buildThreadTrees([
