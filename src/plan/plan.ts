@@ -1,0 +1,137 @@
+// profile.json (+ knobs) → clone plan: every number the emitters need (pure).
+import type { BodyPlan, ClonePlan, SyscallOp } from '../artifacts/clone-plan.ts';
+import type { Profile, RequestClass } from '../artifacts/profile.ts';
+import { DittoError } from '../errors.ts';
+import { responseFraming } from './framing.ts';
+
+/**
+ * Knobs, 1 = as profiled (the tuner moves them): `instructions.<class>` scales a class's dynamic instructions,
+ * `syscalls.<class>` its per-request system calls, `response.<class>` its response payload.
+ */
+export type Knobs = Record<string, number>;
+
+const knob = (knobs: Knobs, name: string) => knobs[name] ?? 1;
+
+function networkPlan(profile: Profile): ClonePlan['network'] {
+  const skeleton = profile.skeleton;
+  if (!skeleton) {
+    throw new DittoError(
+      'DITTO_ARTIFACT_INVALID',
+      'profile.skeleton: missing (the skeleton phase did not run)',
+      {
+        hint: 'profile again with the skeleton phase (needs bpftrace)',
+      },
+    );
+  }
+  const n = skeleton.network;
+  // poll and select loops are served by the same readiness loop the runtime builds on (epoll).
+  const io: ClonePlan['network']['io'] = n.io === 'blocking' || n.io === 'nonblocking' ? n.io : 'epoll';
+  const common = {
+    io,
+    acceptThreads: n.acceptThreads,
+    networkThreads: Math.max(1, n.networkThreads),
+    workerProcesses: 0,
+  };
+  if (n.connections === 'thread-per-connection') return { ...common, model: 'thread-per-connection' };
+  if (n.connections === 'process-per-connection') return { ...common, model: 'process-per-connection' };
+  if (n.networkProcesses > 1)
+    return { ...common, model: 'process-workers', workerProcesses: n.networkProcesses };
+  if (n.dispatch) return { ...common, model: 'dispatch', acceptThreads: Math.max(1, n.acceptThreads) };
+  return { ...common, model: 'event-loop' };
+}
+
+const fileOps: Record<string, SyscallOp['op']> = {
+  read: 'file_read',
+  readv: 'file_read',
+  write: 'file_write',
+  writev: 'file_write',
+  pread64: 'file_pread',
+  pwrite64: 'file_pwrite',
+  sendfile: 'sendfile',
+};
+const plainOps: Record<string, SyscallOp['op']> = {
+  fsync: 'fsync',
+  fdatasync: 'fdatasync',
+  open: 'open_close',
+  openat: 'open_close',
+  stat: 'stat',
+  fstat: 'stat',
+  newfstatat: 'stat',
+  statx: 'stat',
+};
+
+/** The calls a request makes on files (socket I/O and readiness waits are the runtime's own). */
+function syscallOps(profile: Profile, cls: RequestClass, scale: number): SyscallOp[] {
+  const entries = profile.syscalls.find((s) => s.class === cls)?.syscalls ?? [];
+  const ops: SyscallOp[] = [];
+  for (const e of entries) {
+    if (e.role !== 'network' && e.role !== 'worker') continue;
+    const op = e.target === 'file' ? fileOps[e.name] : e.target === null ? plainOps[e.name] : undefined;
+    if (!op || e.callsPerRequest <= 0) continue;
+    const bytes =
+      e.bytesPerRequest && e.callsPerRequest > 0 ? Math.round(e.bytesPerRequest / e.callsPerRequest) : 0;
+    ops.push({
+      op,
+      perRequest: e.callsPerRequest * scale,
+      bytes,
+      pattern: e.offsets?.pattern ?? 'sequential',
+    });
+  }
+  return ops;
+}
+
+function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan | null {
+  const body = profile.cpu.find((c) => c.class === cls)?.body;
+  if (!body) return null;
+  return {
+    instructions: body.instructionsPerRequest * scale,
+    mix: body.mix,
+    branches: body.branches,
+    dependencies: body.dependencies,
+    stringOps: body.stringOps,
+    cache: body.cache,
+  };
+}
+
+function dataFileBytes(profile: Profile, classes: ClonePlan['classes']): number | null {
+  const usesFile = classes.some((c) => c.syscalls.some((s) => s.op !== 'fsync' && s.op !== 'fdatasync'));
+  const syncs = classes.some((c) => c.syscalls.length > 0);
+  if (!usesFile && !syncs) return null;
+  let largest = 0;
+  for (const s of profile.syscalls)
+    for (const e of s.syscalls) largest = Math.max(largest, e.offsets?.maxFileSize ?? 0);
+  // At least 1 MiB, so sequential appends and random reads have room before wrapping.
+  return Math.max(largest, 1 << 20);
+}
+
+export function planClone(profile: Profile, knobs: Knobs = {}, seed = 1): ClonePlan {
+  const keySize = 16;
+  const classes: ClonePlan['classes'] = profile.workload.classes.map(({ name, share }) => {
+    const io = profile.syscalls.find((s) => s.class === name)?.io;
+    const responseBytes = (io?.networkOutBytes ?? 0) * knob(knobs, `response.${name}`);
+    const payload = responseFraming(profile.protocol, name, keySize).payloadFor(responseBytes);
+    return {
+      name,
+      share,
+      responsePayload: [{ size: payload, weight: 1 }],
+      syscalls: syscallOps(profile, name, knob(knobs, `syscalls.${name}`)),
+      body: bodyPlan(profile, name, knob(knobs, `instructions.${name}`)),
+    };
+  });
+  const background = (profile.skeleton?.threads ?? [])
+    .filter((t) => t.role === 'background')
+    .map((t) => ({ count: t.count, periodMs: t.periodMs, body: null }));
+  return {
+    schemaVersion: 1,
+    protocol: profile.protocol,
+    network: networkPlan(profile),
+    classes,
+    background,
+    dataFile: (() => {
+      const bytes = dataFileBytes(profile, classes);
+      return bytes === null ? null : { bytes };
+    })(),
+    knobs,
+    seed,
+  };
+}
