@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import { type PhaseName, phaseNames, profileSchema } from '../../artifacts/profile.ts';
+import { readArtifact } from '../../artifacts/read.ts';
 import { DittoError } from '../../errors.ts';
 import { profileTarget } from '../../profile/run.ts';
 import { formatProfileSummary } from '../../report/profile-summary.ts';
 import { parseDurationS } from '../../spec/duration.ts';
-import { describeZodError, loadTargetSpec } from '../../spec/load.ts';
+import { loadTargetSpec } from '../../spec/load.ts';
 import { info, printJson, printLine } from '../output.ts';
 
 function parsePhases(text: string): PhaseName[] {
@@ -53,21 +53,6 @@ export function registerProfile(program: Command): void {
     .description('print a readable summary of a profile.json')
     .argument('<profile.json>')
     .action((file) => {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (error) {
-        throw new DittoError(
-          'DITTO_ARTIFACT_INVALID',
-          `${file}: cannot read a JSON profile (${(error as Error).message})`,
-        );
-      }
-      const parsed = profileSchema.safeParse(raw);
-      if (!parsed.success) {
-        throw new DittoError('DITTO_ARTIFACT_INVALID', describeZodError(file, parsed.error), {
-          hint: 'is it a profile.json written by this version of ditto?',
-        });
-      }
-      printLine(formatProfileSummary(parsed.data));
+      printLine(formatProfileSummary(readArtifact(file, profileSchema, 'profile')));
     });
 }
