@@ -1,0 +1,153 @@
+// Measures one service (the original or a clone, both given as target specs) with the same collectors: latency at
+// fixed rates, saturation throughput, CPU time and context switches per request (/proc), syscalls and I/O bytes
+// per request and threads per role (bpftrace), and simulated instructions and miss rates (valgrind).
+import { computeBaseline } from '../analyze/skeleton/baseline.ts';
+import { syscallProfile } from '../analyze/skeleton/syscalls.ts';
+import { analyzeSkeleton, type ThreadRole } from '../analyze/skeleton/threads.ts';
+import type { Measurement } from '../artifacts/measurement.ts';
+import { traceWhile } from '../collect/bpftrace/run.ts';
+import type { LoadOptions } from '../collect/load/options.ts';
+import { runDittoLoad } from '../collect/load/run.ts';
+import { processTree, readProcSnapshot } from '../collect/procfs/read.ts';
+import { cacheRunPlan } from '../collect/valgrind/geometry.ts';
+import { dittoLoadDriver, profileCpuBody } from '../collect/valgrind/runner.ts';
+import type { TargetSpec } from '../spec/target-spec.ts';
+import { loadOptionsForTarget } from './sweep.ts';
+import { type RunningTarget, startTarget } from './target.ts';
+
+export interface MeasureOptions {
+  loads: readonly number[];
+  durationS: number;
+  /** Latency runs per load; medians are kept (this machine is shared and noisy). */
+  repeats: number;
+  platforms: readonly string[];
+  traced: boolean;
+  simulated: boolean;
+  onProgress: (message: string) => void;
+}
+
+const median = (values: readonly number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+async function withTarget<T>(spec: TargetSpec, body: (t: RunningTarget) => Promise<T>): Promise<T> {
+  const target = await startTarget(spec);
+  try {
+    return await body(target);
+  } finally {
+    await target.stop();
+  }
+}
+
+const run = (target: RunningTarget, overrides: Partial<LoadOptions>) =>
+  runDittoLoad(loadOptionsForTarget(target, { warmupS: 0.5, preload: false, ...overrides }));
+
+/** Closed-loop maximum throughput of a freshly started service. */
+export async function saturationThroughput(spec: TargetSpec, durationS = 3): Promise<number> {
+  return withTarget(spec, async (target) => {
+    await run(target, { preload: spec.workload.preload, durationS: 1, warmupS: 0 });
+    const result = await run(target, {
+      rate: 0,
+      durationS,
+      connections: Math.max(16, spec.workload.connections),
+      threads: 2,
+    });
+    return result.achievedRate;
+  });
+}
+
+export async function measureService(
+  spec: TargetSpec,
+  role: Measurement['role'],
+  options: MeasureOptions,
+): Promise<Measurement> {
+  const progress = (m: string) => options.onProgress(`${role}: ${m}`);
+  const native = await withTarget(spec, async (target) => {
+    await run(target, { preload: spec.workload.preload, durationS: 1, warmupS: 0 });
+    progress('saturation throughput (closed loop)');
+    const saturation = await run(target, {
+      rate: 0,
+      durationS: options.durationS,
+      connections: Math.max(16, spec.workload.connections),
+      threads: 2,
+    });
+    const loads: Measurement['loads'] = [];
+    for (const rate of options.loads) {
+      progress(`latency at ${Math.round(rate)} req/s`);
+      const runs = [];
+      for (let i = 0; i < options.repeats; i++)
+        runs.push(await run(target, { rate, durationS: options.durationS }));
+      loads.push({
+        rate,
+        achievedRate: median(runs.map((r) => r.achievedRate)),
+        p50Us: median(runs.map((r) => r.latencyUs.p50 ?? 0)),
+        p95Us: median(runs.map((r) => r.latencyUs.p95 ?? 0)),
+        p99Us: median(runs.map((r) => r.latencyUs.p99 ?? 0)),
+      });
+    }
+    progress('CPU time and context switches per request');
+    const pid = target.process.pid;
+    const before = readProcSnapshot(processTree(pid));
+    const plain = await run(target, { durationS: options.durationS, warmupS: 0 });
+    const after = readProcSnapshot(processTree(pid));
+    const base = computeBaseline(before, after, { requests: plain.responses }).total;
+    const perRequest: Measurement['perRequest'] = {
+      cpuUserUs: (base.cpuUserNsPerRequest ?? 0) / 1000,
+      cpuSystemUs: (base.cpuSystemNsPerRequest ?? 0) / 1000,
+      voluntarySwitches: base.voluntarySwitchesPerRequest,
+      involuntarySwitches: base.involuntarySwitchesPerRequest,
+    };
+    let kernel: Measurement['kernel'] = null;
+    if (options.traced) {
+      progress('syscalls per request (bpftrace)');
+      const traced = await traceWhile(pid, () => run(target, { durationS: options.durationS, warmupS: 0 }), {
+        phase: `compare (${role})`,
+      });
+      const requests = traced.result.responses;
+      const { skeleton, roleOf } = analyzeSkeleton({
+        trace: traced.trace,
+        service: traced.service,
+        requests,
+      });
+      const profile = syscallProfile({ requestClass: 'mixed', trace: traced.trace, requests, roleOf });
+      const syscallsPerRequest: Record<string, number> = {};
+      for (const s of profile.syscalls)
+        syscallsPerRequest[s.name] = (syscallsPerRequest[s.name] ?? 0) + s.callsPerRequest;
+      const threadsByRole: Partial<Record<ThreadRole, number>> = {};
+      for (const g of skeleton.threads) {
+        const processes = skeleton.processes.find((p) => p.role === g.processRole)?.count ?? 1;
+        threadsByRole[g.role] = (threadsByRole[g.role] ?? 0) + g.count * processes;
+      }
+      kernel = {
+        syscallsPerRequest,
+        networkInBytes: profile.io.networkInBytes,
+        networkOutBytes: profile.io.networkOutBytes,
+        diskReadBytes: profile.io.diskReadBytes,
+        diskWriteBytes: profile.io.diskWriteBytes,
+        threadsByRole,
+      };
+    }
+    return { saturationRps: saturation.achievedRate, loads, perRequest, kernel };
+  });
+
+  let simulated: Measurement['simulated'] = [];
+  if (options.simulated) {
+    progress('simulated caches and branches (valgrind)');
+    const plan = cacheRunPlan().filter(
+      (p) => p.role.kind === 'platform' && options.platforms.includes(p.role.platform),
+    );
+    const body = await profileCpuBody(spec, { load: dittoLoadDriver(spec), plan, onProgress: progress });
+    simulated = body.body.platforms.map((p) => ({
+      platform: p.platform,
+      instructionsPerRequest: body.body.instructionsPerRequest,
+      l1iMissRatio: p.l1iMissRatio,
+      l1dMissRatio: p.l1dMissRatio,
+      l2MissRatio: p.l2MissRatio,
+      llcMissRatio: p.llcMissRatio,
+      branchMispredictRate: p.branchMispredictRate,
+    }));
+  }
+  return { schemaVersion: 1, role, protocol: spec.protocol, ...native, simulated };
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { comparisonSchema, type Measurement } from '../../../src/artifacts/measurement.ts';
+import { compareMeasurements } from '../../../src/compare/compare.ts';
+import { heldOutLoads } from '../../../src/measure/comparison.ts';
+
+const measurement = (scale: number): Measurement => ({
+  schemaVersion: 1,
+  role: scale === 1 ? 'original' : 'clone',
+  protocol: 'memcached',
+  loads: [{ rate: 2000, achievedRate: 2000, p50Us: 50 * scale, p95Us: 90 * scale, p99Us: 200 * scale }],
+  saturationRps: 100_000,
+  perRequest: { cpuUserUs: 5, cpuSystemUs: 15 * scale, voluntarySwitches: 1, involuntarySwitches: 0 },
+  kernel: {
+    syscallsPerRequest: { read: 1, sendmsg: 1, epoll_wait: 0.98, clock_nanosleep: 0.02 * scale },
+    networkInBytes: 30,
+    networkOutBytes: 1000 * scale,
+    diskReadBytes: 0,
+    diskWriteBytes: 0,
+    threadsByRole: { network: 4, acceptor: 1 },
+  },
+  simulated: [
+    {
+      platform: 'A',
+      instructionsPerRequest: 3500,
+      l1iMissRatio: 0.001,
+      l1dMissRatio: 0.02 * scale,
+      l2MissRatio: 0.1,
+      llcMissRatio: 0.5,
+      branchMispredictRate: 0.03,
+    },
+  ],
+});
+
+test('relative errors per metric, with load and platform', () => {
+  const c = comparisonSchema.parse(
+    compareMeasurements(measurement(1), measurement(1.1), { target: 't', self: false }),
+  );
+  const get = (metric: string) => c.metrics.find((m) => m.metric === metric);
+  assert.ok(Math.abs((get('p50_us')?.relError ?? 0) - 0.1) < 1e-9);
+  assert.equal(get('p50_us')?.load, 2000);
+  assert.equal(get('l1d_miss_rate')?.platform, 'A');
+  assert.ok(Math.abs((get('l1d_miss_rate')?.relError ?? 0) - 0.1) < 1e-9);
+  assert.equal(get('saturation_rps')?.relError, 0);
+  assert.equal(get('disk_read_bytes_per_request')?.relError, 0);
+  assert.equal(get('threads_network')?.clone, 4);
+  // Syscalls under 5 % of the original's calls are not compared: noise.
+  assert.equal(get('syscall_clock_nanosleep_per_request'), undefined);
+  assert.ok(get('syscall_sendmsg_per_request'));
+});
+
+test('an original of 0 gives no relative error unless the clone is 0 too', () => {
+  const o = measurement(1);
+  const c = measurement(1);
+  if (o.kernel && c.kernel) c.kernel.diskWriteBytes = 10;
+  const result = compareMeasurements(o, c, { target: 't', self: false });
+  assert.equal(result.metrics.find((m) => m.metric === 'disk_write_bytes_per_request')?.relError, null);
+});
+
+test('held-out loads avoid the profiled rate and stay below saturation', () => {
+  assert.deepEqual(heldOutLoads(100_000, 5000), [20_000, 45_000, 75_000]);
+  // 20 % of 25k is the profiled 5k: the low point moves to 30 %.
+  assert.deepEqual(heldOutLoads(25_000, 5000), [7500, 11_300, 18_800]);
+});
