@@ -1,0 +1,527 @@
+// One loop body of inline x86-64 asm (Intel syntax) for a block (pure, deterministic for its Random):
+//
+// * Mix: each category gets round(share × b) instructions minus what the loop's own overhead already contributes
+//   to it (the test before each conditional branch, the cursor updates, the PRNG steps, `dec`/`jnz`), then the
+//   multiset is shuffled. div is a real `div` by r15 (the data pointer, never zero, with rdx cleared so the quotient
+//   fits); cmov/setcc stay conditional moves; sse/avx ops use xmm0–15 only (legacy SSE on 16-byte aligned memory).
+// * Branches: every conditional branch site gets a taken rate drawn from the profiled histogram. Sites at exact
+//   0 / 1 test r15 (never zero) and are never / always taken; the others test n fresh bits of an xorshift64 state
+//   (r13, stepped in the loop whenever its low 32 bits are used up), so their minority rate is 2^-n with no
+//   learnable period; `jz` when the site is mostly not taken, `jnz` otherwise. Targets are the next instruction.
+// * Registers: reads take the register whose last write is closest to a RAW distance drawn from the profile;
+//   writes the one that best matches drawn WAW and WAR distances (distances in dynamic instructions of the loop).
+// * Memory: see layout.ts. Operands are [r15 + cursor + disp] (window streams), [rX] (pointer chase) or a copy of
+//   an earlier operand of the iteration (reuse at a chosen LRU stack distance).
+import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
+import type { Category, MemoryTarget } from './layout.ts';
+import { apportion, type Random } from './random.ts';
+
+export type MemRef =
+  | { kind: 'window'; stream: number; slot: number; word: number }
+  | { kind: 'chase'; stream: number };
+
+/** One instruction (or label) of the loop body; `{M}` is replaced by the rendered memory operand. */
+export interface Ins {
+  text: string;
+  mem?: MemRef;
+  /** Cursor update of a window stream: `{ADV}` / `{MASK}` are filled in once region sizes are known. */
+  advance?: number;
+  label?: boolean;
+}
+
+export interface BlockBody {
+  ins: Ins[];
+  /** Expected instructions executed per iteration (labels and skipped instructions excluded). */
+  count: number;
+  /** Distinct lines each stream's window holds per iteration (power of two), 0 when unused. */
+  windowLines: number[];
+  /** Distinct-line touches per iteration, per window stream, then the chase ring's loads. */
+  touches: number[];
+  chaseLoads: number;
+  calls: number;
+}
+
+export interface BlockInput {
+  categories: Category[];
+  memory: MemoryTarget[];
+  /** Window streams (r8, r9, … in order); the chase ring, when there is one, takes the next register. */
+  streams: number;
+  chaseShare: number;
+  branches: BranchBehaviour;
+  dependencies: DependencyDistances;
+  bodyInstructions: number;
+  random: Random;
+}
+
+/** Registers: r12 ctx (gcc's), r13 PRNG, r14 loop counter, r15 data base, r8–r11 stream cursors. */
+export const streamRegisters = ['r8', 'r9', 'r10', 'r11'];
+const gpPool = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi'];
+const xmmPool = Array.from({ length: 16 }, (_, i) => `xmm${i}`);
+const beyondDistance = 400;
+
+class Distances {
+  private cdf: number[];
+  private h: { bins: number[]; beyond: number };
+  constructor(h: { bins: number[]; beyond: number }) {
+    this.h = h;
+    let s = 0;
+    this.cdf = [...h.bins, h.beyond].map((v) => {
+      s += v;
+      return s;
+    });
+  }
+  draw(random: Random): number {
+    const total = this.cdf.at(-1) ?? 0;
+    if (total <= 0) return 1 + random.int(16);
+    const u = random.next() * total;
+    const i = this.cdf.findIndex((c) => u < c);
+    return i < 0 || i >= this.h.bins.length ? beyondDistance : i + 1;
+  }
+}
+
+class Allocator {
+  private lastWrite = new Map<string, number>();
+  private lastRead = new Map<string, number>();
+  private pool: string[];
+  private raw: Distances;
+  private war: Distances;
+  private waw: Distances;
+  private random: Random;
+  constructor(pool: string[], raw: Distances, war: Distances, waw: Distances, random: Random) {
+    this.pool = pool;
+    this.raw = raw;
+    this.war = war;
+    this.waw = waw;
+    this.random = random;
+    // Spread the initial "last" events so that the first picks are not all ties.
+    pool.forEach((r, i) => {
+      this.lastWrite.set(r, -1 - 7 * i);
+      this.lastRead.set(r, -4 - 7 * i);
+    });
+  }
+  read(pos: number, avoid: string[] = []): string {
+    const d = this.raw.draw(this.random);
+    return this.best(avoid, (r) => Math.abs(pos - (this.lastWrite.get(r) ?? -1e9) - d));
+  }
+  write(pos: number, avoid: string[] = []): string {
+    const dw = this.waw.draw(this.random);
+    const dr = this.war.draw(this.random);
+    return this.best(
+      avoid,
+      (r) =>
+        0.5 * Math.abs(pos - (this.lastWrite.get(r) ?? -1e9) - dw) +
+        0.5 * Math.abs(pos - (this.lastRead.get(r) ?? -1e9) - dr),
+    );
+  }
+  /** Read-modify-write destination: mostly the RAW distance, as the original weighed it. */
+  modify(pos: number, avoid: string[] = []): string {
+    const d = this.raw.draw(this.random);
+    const dw = this.waw.draw(this.random);
+    const dr = this.war.draw(this.random);
+    return this.best(
+      avoid,
+      (r) =>
+        0.8 * Math.abs(pos - (this.lastWrite.get(r) ?? -1e9) - d) +
+        0.1 * Math.abs(pos - (this.lastWrite.get(r) ?? -1e9) - dw) +
+        0.1 * Math.abs(pos - (this.lastRead.get(r) ?? -1e9) - dr),
+    );
+  }
+  note(pos: number, reads: string[], writes: string[]): void {
+    for (const r of reads) if (this.lastRead.has(r)) this.lastRead.set(r, pos);
+    for (const r of writes) if (this.lastWrite.has(r)) this.lastWrite.set(r, pos);
+  }
+  private best(avoid: string[], cost: (r: string) => number): string {
+    let best = '';
+    let bestCost = Number.POSITIVE_INFINITY;
+    for (const r of this.pool) {
+      if (avoid.includes(r)) continue;
+      const c = cost(r);
+      if (c < bestCost) {
+        best = r;
+        bestCost = c;
+      }
+    }
+    return best;
+  }
+}
+
+interface BranchSite {
+  /** Bits of PRNG tested (0: deterministic). */
+  bits: number;
+  /** Jump when the tested value is non-zero (mostly taken) instead of zero. */
+  jnz: boolean;
+}
+
+function drawBranch(b: BranchBehaviour, random: Random): BranchSite {
+  const bins = b.takenRate;
+  if (bins.length === 0) return { bits: 1, jnz: random.next() < b.takenShare };
+  const bin = bins[random.weighted(bins.map((x) => x.fraction))];
+  if (!bin) return { bits: 0, jnz: false };
+  if (bin.hi === 0) return { bits: 0, jnz: false };
+  if (bin.lo === 1) return { bits: 0, jnz: true };
+  const p = (bin.lo + bin.hi) / 2;
+  const minority = Math.min(p, 1 - p);
+  return { bits: Math.min(7, Math.max(1, Math.round(-Math.log2(minority)))), jnz: p > 0.5 };
+}
+
+const conditions = ['e', 'ne', 'b', 'ae', 'l', 'ge', 's', 'ns'];
+
+/** Instructions per xorshift64 step: (mov, shl, xor) × 3. */
+export const prngStepLength = 9;
+
+export function generateBlock(input: BlockInput): BlockBody {
+  const { random, bodyInstructions: b } = input;
+  const deps = input.dependencies;
+  const raw = new Distances(deps.raw);
+  const war = new Distances(deps.war);
+  const waw = new Distances(deps.waw);
+  const chasing = input.chaseShare > 0 && input.streams > 0 && input.streams < streamRegisters.length;
+  const chaseRegister = streamRegisters[input.streams] ?? 'r11';
+  const chaseStream = input.streams;
+  const gp = new Allocator(gpPool, raw, war, waw, random);
+  const xmm = new Allocator(xmmPool, raw, war, waw, random);
+
+  // Desired counts per category, then the loop's own overhead taken out of the categories it belongs to.
+  const counts = apportion(
+    input.categories.map((c) => c.share),
+    b,
+  );
+  const byKey = new Map<string, number>();
+  input.categories.forEach((c, i) => {
+    byKey.set(`${c.ext}.${c.cls}.${c.mem}`, counts[i] ?? 0);
+  });
+  const take = (key: string, n: number) => byKey.set(key, Math.max(0, (byKey.get(key) ?? 0) - n));
+  const condKey = 'base.branch.cond.no_mem';
+  const sites = Math.max(0, (byKey.get(condKey) ?? 0) - 1);
+  const randomBits = input.branches.takenRate.reduce((s, bin) => {
+    if (bin.hi === 0 || bin.lo === 1) return s;
+    const p = (bin.lo + bin.hi) / 2;
+    return s + bin.fraction * Math.min(7, Math.max(1, Math.round(-Math.log2(Math.min(p, 1 - p)))));
+  }, 0);
+  const plannedSteps = Math.ceil((sites * randomBits) / 32);
+  const divs = (byKey.get('base.div.int.no_mem') ?? 0) + (byKey.get('base.div.int.mem_r') ?? 0);
+  take(condKey, sites + 1);
+  take('base.arith.int.no_mem', sites + 1 + 2 * input.streams + 6 * plannedSteps + divs);
+  take('base.mov.uncond.no_mem', 3 * plannedSteps);
+  const calls =
+    (byKey.get('base.call.mem_w') ?? 0) +
+    (byKey.get('base.call.mem_rw') ?? 0) +
+    (byKey.get('base.call.no_mem') ?? 0);
+  for (const k of [
+    'base.call.mem_w',
+    'base.call.mem_rw',
+    'base.call.no_mem',
+    'base.ret.mem_r',
+    'base.ret.no_mem',
+  ])
+    byKey.delete(k);
+  byKey.set('call', calls);
+  const bag: string[] = [];
+  for (const [key, n] of byKey) for (let i = 0; i < n; i++) bag.push(key);
+  for (let i = 0; i < sites; i++) bag.push('site');
+  random.shuffle(bag);
+
+  // Memory targets per operand, shuffled so that each kind is spread over the body.
+  const memoryOps = bag.filter((k) => /mem_/.test(k) && !k.includes('div.int')).length;
+  const memQuota = apportion(
+    input.memory.map((m) => m.share),
+    memoryOps,
+  );
+  const targets: MemoryTarget[] = [];
+  input.memory.forEach((m, i) => {
+    for (let k = 0; k < (memQuota[i] ?? 0); k++) targets.push(m);
+  });
+  random.shuffle(targets);
+
+  const ins: Ins[] = [];
+  let pos = 0;
+  let labels = 0;
+  let bitsLeft = 0;
+  let chaseLoads = 0;
+  /** Window slots in use per stream, and recency of lines touched in this iteration (for reuse). */
+  const slots = Array.from({ length: input.streams }, () => 0);
+  const recent: { ref: MemRef; line: string }[] = [];
+  const emit = (text: string, reads: string[], writes: string[], mem?: MemRef): undefined => {
+    ins.push(mem ? { text, mem } : { text });
+    gp.note(pos, reads, writes);
+    xmm.note(pos, reads, writes);
+    pos++;
+  };
+  const label = () => {
+    const name = `.Lb%=_${labels++}`;
+    return name;
+  };
+  const prngStep = () => {
+    const t = gp.write(pos);
+    for (const [shift, dir] of [
+      [13, 'shl'],
+      [7, 'shr'],
+      [17, 'shl'],
+    ] as const) {
+      emit(`mov ${t}, r13`, [], [t]);
+      emit(`${dir} ${t}, ${shift}`, [t], [t]);
+      emit(`xor r13, ${t}`, [t], []);
+    }
+    bitsLeft = 32;
+  };
+  const touch = (ref: MemRef) => {
+    const line = ref.kind === 'window' ? `w${ref.stream}.${ref.slot}` : `c${chaseLoads}`;
+    const at = recent.findIndex((r) => r.line === line);
+    if (at >= 0) recent.splice(at, 1);
+    recent.unshift({ ref, line });
+  };
+  const windowRef = (stream: number): MemRef => {
+    const slot = slots[stream] ?? 0;
+    slots[stream] = slot + 1;
+    return { kind: 'window', stream, slot, word: random.int(4) };
+  };
+  /** The memory operand for the next memory instruction; `load` says whether it may chase. */
+  const memory = (load: boolean): MemRef | 'chase' => {
+    const target = targets.pop() ?? input.memory[0];
+    if (!target || input.streams === 0) {
+      // No stream at all: every operand reuses one line of stream 0's region, which then exists with one line.
+      return pickReuse(1) ?? windowRef(0);
+    }
+    if (target.kind === 'stream') {
+      // The largest stream lends a share of its loads to the pointer-chase ring.
+      if (load && chasing && target.stream === input.streams - 1 && random.next() < input.chaseShare)
+        return 'chase';
+      return windowRef(target.stream);
+    }
+    // Too few distinct lines yet in this iteration: the smallest stream is the closest larger distance.
+    return pickReuse(target.distanceLines) ?? windowRef(0);
+  };
+  const pickReuse = (distance: number): MemRef | undefined => {
+    const candidates = recent.slice(0, distance).filter((r) => r.ref.kind === 'window');
+    const hit = candidates.at(-1);
+    if (hit?.ref.kind !== 'window') return undefined;
+    return { ...hit.ref, word: random.int(4) };
+  };
+
+  const regsOf = (ref: MemRef) => ['r15', streamRegisters[ref.stream] ?? 'r8'];
+
+  let skipped = 0;
+  for (let k = 0; k < bag.length; k++) {
+    const key = bag[k] ?? '';
+    if (key === 'site') {
+      const site = drawBranch(input.branches, random);
+      const to = label();
+      if (site.bits === 0) emit('test r15, r15', ['r15'], []);
+      else {
+        if (bitsLeft < site.bits) prngStep();
+        const shift = 32 - bitsLeft;
+        const mask = (((1 << site.bits) - 1) << shift) >>> 0;
+        bitsLeft -= site.bits;
+        emit(`test r13d, 0x${mask.toString(16)}`, ['r13'], []);
+      }
+      emit(`${site.jnz ? 'jnz' : 'jz'} ${to}`, [], []);
+      // A jump to the next address is not a taken jump to callgrind (nor to a CPU's front end): a taken branch
+      // skips the next instruction of the bag, and the expected count leaves it out by the taken rate.
+      const next = bag[k + 1];
+      if (next && next !== 'site' && next !== 'call' && !next.includes('branch')) {
+        k++;
+        emitKey(next);
+        const p = 2 ** -site.bits;
+        skipped += site.bits === 0 ? (site.jnz ? 1 : 0) : site.jnz ? 1 - p : p;
+      }
+      ins.push({ text: `${to}:`, label: true });
+      continue;
+    }
+    emitKey(key);
+  }
+  // Cursor updates of the window streams used here, then the loop control (printed by the caller).
+  const windowLines = slots.map((n) => (n > 0 ? 2 ** Math.ceil(Math.log2(n)) : 0));
+  windowLines.forEach((lines, s) => {
+    if (lines === 0) return;
+    const reg = streamRegisters[s] ?? 'r8';
+    ins.push({ text: `add ${reg}, {ADV}`, advance: s });
+    ins.push({ text: `and ${reg}, {MASK}`, advance: s });
+    pos += 2;
+  });
+  const touches = [...slots, chaseLoads];
+  return { ins, count: pos + 2 - skipped, windowLines, touches, chaseLoads, calls };
+
+  function emitKey(key: string): void {
+    if (key === 'call') {
+      emit('call .Ls%=', [], []);
+      return;
+    }
+    const [ext = 'base', ...rest] = key.split('.');
+    const mem = rest.pop() ?? 'no_mem';
+    emitCategory(ext, rest.join('.'), mem);
+  }
+
+  function emitCategory(ext: string, cls: string, mem: string): undefined {
+    const isMem = mem !== 'no_mem';
+    if (
+      ext !== 'base' &&
+      !['mov.uncond', 'arith.int', 'mul.int', 'arith.fp', 'mul.fp', 'div.fp', 'other'].includes(cls)
+    )
+      return emitCategory('base', cls, mem);
+    if (ext === 'base' && ['arith.fp', 'mul.fp', 'div.fp'].includes(cls))
+      return emitCategory('sse', cls, mem);
+    if (ext === 'base') return emitBase(cls, mem, isMem);
+    return emitVector(ext === 'avx', cls, mem, isMem);
+  }
+
+  function withMemory(load: boolean, f: (m: string, regs: string[], ref: MemRef) => void): undefined {
+    const ref = memory(load);
+    if (ref === 'chase') {
+      emit(`mov ${chaseRegister}, qword ptr [${chaseRegister}]`, [chaseRegister], [chaseRegister], {
+        kind: 'chase',
+        stream: chaseStream,
+      });
+      chaseLoads++;
+      touch({ kind: 'chase', stream: chaseStream });
+      return;
+    }
+    touch(ref);
+    f('{M}', regsOf(ref), ref);
+  }
+
+  function emitBase(cls: string, mem: string, isMem: boolean): undefined {
+    const arith = ['add', 'sub', 'and', 'or', 'xor', 'add', 'sub'];
+    switch (cls) {
+      case 'mov.uncond': {
+        if (!isMem) {
+          const s = gp.read(pos);
+          const d = gp.write(pos, [s]);
+          return emit(`mov ${d}, ${s}`, [s], [d]);
+        }
+        if (mem === 'mem_r')
+          return withMemory(true, (m, regs, ref) => {
+            const d = gp.write(pos);
+            emit(`mov ${d}, qword ptr ${m}`, regs, [d], ref);
+          });
+        return withMemory(false, (m, regs, ref) => {
+          const s = gp.read(pos);
+          // mem_rw moves are exchanges with memory (xchg); plain stores otherwise.
+          if (mem === 'mem_rw') emit(`xchg qword ptr ${m}, ${s}`, [...regs, s], [s], ref);
+          else emit(`mov qword ptr ${m}, ${s}`, [...regs, s], [], ref);
+        });
+      }
+      case 'mov.cond': {
+        const cc = conditions[random.int(conditions.length)];
+        if (mem === 'mem_w' || mem === 'mem_rw')
+          return withMemory(false, (m, regs, ref) => emit(`set${cc} byte ptr ${m}`, regs, [], ref));
+        const d = gp.modify(pos);
+        if (mem === 'mem_r')
+          return withMemory(false, (m, regs, ref) =>
+            emit(`cmov${cc} ${d}, qword ptr ${m}`, [...regs, d], [d], ref),
+          );
+        const s = gp.read(pos, [d]);
+        return emit(`cmov${cc} ${d}, ${s}`, [s, d], [d]);
+      }
+      case 'mul.int': {
+        const d = gp.modify(pos);
+        if (isMem)
+          return withMemory(false, (m, regs, ref) =>
+            emit(`imul ${d}, qword ptr ${m}`, [...regs, d], [d], ref),
+          );
+        const s = gp.read(pos);
+        return emit(`imul ${d}, ${s}`, [s, d], [d]);
+      }
+      case 'div.int':
+        // r15 (the data pointer) is never zero and rdx = 0 keeps the quotient within 64 bits: no #DE.
+        emit('xor edx, edx', [], ['rdx']);
+        return emit('div r15', ['rax', 'rdx', 'r15'], ['rax', 'rdx']);
+      case 'crc32': {
+        const d = gp.modify(pos);
+        const s = gp.read(pos);
+        return emit(`crc32 ${d}, ${s}`, [s, d], [d]);
+      }
+      case 'branch.uncond': {
+        const to = label();
+        emit(`jmp ${to}`, [], []);
+        ins.push({ text: `${to}:`, label: true });
+        return;
+      }
+      case 'other':
+        if (isMem)
+          return withMemory(false, (m, regs, ref) => emit(`prefetcht0 byte ptr ${m}`, regs, [], ref));
+        return emit('nop', [], []);
+      case 'branch.cond':
+      case 'call':
+      case 'ret':
+      case 'string':
+        return;
+      default: {
+        const op = arith[random.int(arith.length)] ?? 'add';
+        if (mem === 'mem_r')
+          return withMemory(false, (m, regs, ref) => {
+            const d = gp.modify(pos);
+            emit(`${op} ${d}, qword ptr ${m}`, [...regs, d], [d], ref);
+          });
+        if (isMem)
+          return withMemory(false, (m, regs, ref) => {
+            const s = gp.read(pos);
+            emit(`${op} qword ptr ${m}, ${s}`, [...regs, s], [], ref);
+          });
+        const s = gp.read(pos);
+        // xor/sub of a register with itself is a zeroing idiom with no input dependence: avoid it.
+        const d = gp.modify(pos, [s]);
+        return emit(`${op} ${d}, ${s}`, [s, d], [d]);
+      }
+    }
+  }
+
+  function emitVector(avx: boolean, cls: string, mem: string, isMem: boolean): undefined {
+    const v = avx ? 'v' : '';
+    if (cls === 'mov.uncond') {
+      if (!isMem) {
+        const s = xmm.read(pos);
+        const d = xmm.write(pos, [s]);
+        return emit(`${v}movapd ${d}, ${s}`, [s], [d]);
+      }
+      if (mem === 'mem_r')
+        return withMemory(false, (m, regs, ref) => {
+          const d = xmm.write(pos);
+          emit(`${v}movsd ${d}, qword ptr ${m}`, regs, [d], ref);
+        });
+      return withMemory(false, (m, regs, ref) => {
+        const s = xmm.read(pos);
+        emit(`${v}movsd qword ptr ${m}, ${s}`, [...regs, s], [], ref);
+      });
+    }
+    const op =
+      cls === 'arith.int'
+        ? 'paddq'
+        : cls === 'mul.int'
+          ? 'pmuludq'
+          : cls === 'arith.fp'
+            ? 'addsd'
+            : cls === 'mul.fp'
+              ? 'mulsd'
+              : cls === 'div.fp'
+                ? 'divsd'
+                : 'pshufd';
+    const wide = op.startsWith('p') ? 'xmmword' : 'qword';
+    const imm = op === 'pshufd' ? ', 27' : '';
+    if (op === 'pshufd') {
+      const d = xmm.write(pos);
+      if (isMem)
+        return withMemory(false, (m, regs, ref) =>
+          emit(`${v}pshufd ${d}, xmmword ptr ${m}${imm}`, regs, [d], ref),
+        );
+      const s = xmm.read(pos);
+      return emit(`${v}pshufd ${d}, ${s}${imm}`, [s], [d]);
+    }
+    if (avx) {
+      const a = xmm.read(pos);
+      const d = xmm.write(pos);
+      if (isMem)
+        return withMemory(false, (m, regs, ref) =>
+          emit(`v${op} ${d}, ${a}, ${wide} ptr ${m}`, [...regs, a], [d], ref),
+        );
+      const s = xmm.read(pos);
+      return emit(`v${op} ${d}, ${a}, ${s}`, [a, s], [d]);
+    }
+    const d = xmm.modify(pos);
+    if (isMem)
+      return withMemory(false, (m, regs, ref) =>
+        emit(`${op} ${d}, ${wide} ptr ${m}`, [...regs, d], [d], ref),
+      );
+    const s = xmm.read(pos);
+    return emit(`${op} ${d}, ${s}`, [s, d], [d]);
+  }
+}

@@ -1,0 +1,382 @@
+// The body emitter (pure): clone plan in, src/body.c out. Per body, shapeBody (layout.ts) turns the histograms into
+// blocks, memory targets and string ops; generateBlock (block.ts) writes each loop body; this file sizes the data
+// regions, lays them out in ctx->data, and prints one self-contained asm statement per block replica. Each statement
+// loads everything it needs from ctx (pinned in r12) and stores its cursors and PRNG state back, so nothing relies on
+// registers surviving between statements, and every register it touches is declared clobbered.
+import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
+import type { GeneratedFile } from '../generated-file.ts';
+import { type BlockBody, generateBlock, streamRegisters } from './block.ts';
+import { type BodyShape, cOverheadPerBlock, type StringStart, shapeBody } from './layout.ts';
+import { Random } from './random.ts';
+
+/** Knobs read from plan.knobs (1 = as profiled unless noted). */
+export const bodyKnobs = {
+  instructions: 'body.instructions',
+  /** Share of the largest stream's loads that chase pointers (absolute, default 0.3). */
+  pointerChase: 'body.pointerChase',
+  /** Largest data region in MiB (absolute, default 64). */
+  maxRegionMiB: 'body.maxRegionMiB',
+} as const;
+
+const ctxRng = 8;
+const ctxData = 40;
+const ctxCursor = 56;
+const cursorSlots = 32;
+
+interface Replica {
+  body: BlockBody;
+  iterations: number;
+}
+
+interface BlockCode {
+  replicas: Replica[];
+}
+
+interface Region {
+  kind: 'window' | 'chase';
+  bytes: number;
+  offset: number;
+  slot: number;
+}
+
+interface BodyCode {
+  fn: string;
+  shape: BodyShape;
+  blocks: BlockCode[];
+  /** Per stream of the shape (windows, then the chase ring): its region, undefined when unused. */
+  regions: (Region | undefined)[];
+  stringOffset: number;
+}
+
+/** Data base (3), PRNG, loop counter, per stream a load (and a mask for windows), the red-zone skip. */
+function prologueLength(streams: number, calls: boolean): number {
+  return 5 + 2 * streams + (calls ? 1 : 0);
+}
+
+function epilogueLength(streams: number, calls: boolean): number {
+  return 1 + streams + (calls ? 2 : 0);
+}
+
+function usedStreams(body: BlockBody): number[] {
+  return body.touches.flatMap((t, s) => (t > 0 ? [s] : []));
+}
+
+function generateBody(fn: string, plan: BodyPlan, knobs: Record<string, number>, random: Random) {
+  const shape = shapeBody(plan, {
+    instructionScale: knobs[bodyKnobs.instructions] ?? 1,
+    chaseShare: knobs[bodyKnobs.pointerChase] ?? 0.3,
+    maxRegionBytes: (knobs[bodyKnobs.maxRegionMiB] ?? 64) * 1024 * 1024,
+  });
+  const blocks: BlockCode[] = shape.blocks.map((b) => ({
+    replicas: Array.from({ length: b.replicas }, () => {
+      const body = generateBlock({
+        categories: shape.categories,
+        memory: shape.memory,
+        streams: shape.streams.length,
+        chaseShare: shape.chaseShare,
+        branches: plan.branches,
+        dependencies: plan.dependencies,
+        bodyInstructions: b.bodyInstructions,
+        random,
+      });
+      const streams = usedStreams(body).length;
+      const fixed =
+        prologueLength(streams, body.calls > 0) + epilogueLength(streams, body.calls > 0) + cOverheadPerBlock;
+      return { body, iterations: Math.max(1, Math.round((b.instructions - fixed) / body.count)) };
+    }),
+  }));
+  return { fn, shape, blocks };
+}
+
+/**
+ * Region sizes. A stream touched A lines per invocation with a footprint of F lines revisits a line every F/A
+ * invocations; meanwhile every other stream t touches min(F_t, A_t·F/A) distinct lines (and the string area its
+ * lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at least
+ * its widest window) is the largest whose distance stays within 0.75 of its bin. A few rounds settle the coupling.
+ */
+function solveRegions(body: ReturnType<typeof generateBody>, stringLines: number): number[] {
+  const n = body.shape.streams.length + 1;
+  const touches = new Array<number>(n).fill(0);
+  const minLines = new Array<number>(n).fill(1);
+  const usage = new Array<number>(n).fill(1);
+  const slotsUsed = new Array<number>(n).fill(0);
+  const windowSum = new Array<number>(n).fill(0);
+  for (const block of body.blocks) {
+    for (const r of block.replicas) {
+      r.body.touches.forEach((t, s) => {
+        touches[s] = (touches[s] ?? 0) + (t * r.iterations) / block.replicas.length;
+      });
+      r.body.windowLines.forEach((w, s) => {
+        minLines[s] = Math.max(minLines[s] ?? 1, w);
+        if (w > 0) {
+          slotsUsed[s] = (slotsUsed[s] ?? 0) + (r.body.touches[s] ?? 0);
+          windowSum[s] = (windowSum[s] ?? 0) + w;
+        }
+      });
+    }
+  }
+  for (let s = 0; s < n - 1; s++)
+    usage[s] = (windowSum[s] ?? 0) > 0 ? (slotsUsed[s] ?? 0) / (windowSum[s] ?? 1) : 1;
+  const bins = [...body.shape.streams, body.shape.streams.at(-1) ?? 2048];
+  const lines = minLines.slice();
+  const footprint = (s: number) => (lines[s] ?? 1) * (usage[s] ?? 1);
+  for (let round = 0; round < 4; round++) {
+    for (let s = 0; s < n; s++) {
+      const a = touches[s] ?? 0;
+      if (a <= 0) continue;
+      const goal = (0.75 * (bins[s] ?? 2048)) / 64;
+      let best = minLines[s] ?? 1;
+      for (let l = best; l <= (bins[s] ?? 2048) / 64; l *= 2) {
+        lines[s] = l;
+        const period = footprint(s) / a;
+        let distance = footprint(s) + stringLines;
+        for (let t = 0; t < n; t++)
+          if (t !== s) distance += Math.min(footprint(t), (touches[t] ?? 0) * period);
+        if (distance <= goal) best = l;
+      }
+      lines[s] = best;
+    }
+  }
+  return lines;
+}
+
+const cLine = (text: string) => `      "${text}\\n\\t"`;
+
+function stringOpAsm(s: StringStart, at: number, bytes: number): string[] {
+  const suffix = { 1: 'b', 2: 'w', 4: 'd', 8: 'q' }[s.elementBytes];
+  const out: string[] = [];
+  for (let k = 0; k < s.starts; k++) {
+    out.push(`lea rdi, [r15 + ${at}]`);
+    if (s.op === 'movs' || s.op === 'cmps') out.push(`lea rsi, [r15 + ${at + bytes}]`);
+    else if (s.op === 'lods') out.push(`lea rsi, [r15 + ${at}]`);
+    out.push(`mov ecx, ${s.count}`);
+    // stos writes zeros so the area stays zero: cmps then compares equal buffers and scas (al = 1) never matches,
+    // so both run their full count.
+    out.push(s.op === 'scas' ? 'mov eax, 1' : 'xor eax, eax');
+    const prefix = s.op === 'cmps' ? 'repe' : s.op === 'scas' ? 'repne' : 'rep';
+    out.push(`${prefix} ${s.op}${suffix}`);
+  }
+  return out;
+}
+
+function printAsm(lines: string[], clobbers: string[]): string {
+  return [
+    '    __asm__ volatile(',
+    cLine('.intel_syntax noprefix'),
+    ...lines.map(cLine),
+    cLine('.att_syntax prefix'),
+    '      :',
+    '      : "r"(c)',
+    `      : ${clobbers.map((r) => `"${r}"`).join(', ')});`,
+  ].join('\n');
+}
+
+const blockClobbers = [
+  'rax',
+  'rbx',
+  'rcx',
+  'rdx',
+  'rsi',
+  'rdi',
+  'r8',
+  'r9',
+  'r10',
+  'r11',
+  'r13',
+  'r14',
+  'r15',
+  ...Array.from({ length: 16 }, (_, i) => `xmm${i}`),
+  'cc',
+  'memory',
+];
+
+function renderReplica(code: BodyCode, r: Replica): string {
+  const { body } = r;
+  const used = usedStreams(body);
+  const regionOf = (s: number) => code.regions[s];
+  const reg = (s: number) => streamRegisters[s] ?? 'r8';
+  const calls = body.calls > 0;
+  const lines: string[] = [
+    `mov r15, qword ptr [r12 + ${ctxData}]`,
+    'add r15, 63',
+    'and r15, -64',
+    `mov r13, qword ptr [r12 + ${ctxRng}]`,
+    `mov r14, ${r.iterations}`,
+  ];
+  for (const s of used) {
+    lines.push(`mov ${reg(s)}, qword ptr [r12 + ${ctxCursor + 8 * (regionOf(s)?.slot ?? 0)}]`);
+    // Blocks sharing a region step it by different windows: realign the cursor to this block's window.
+    const lines64 = body.windowLines[s];
+    if (lines64) lines.push(`and ${reg(s)}, ${(regionOf(s)?.bytes ?? 64) - 64 * lines64}`);
+  }
+  if (calls) lines.push('lea rsp, [rsp - 128]');
+  lines.push('.Ll%=:');
+  for (const i of body.ins) {
+    let text = i.text;
+    if (i.mem?.kind === 'window') {
+      const region = regionOf(i.mem.stream);
+      text = text.replace(
+        '{M}',
+        `[r15 + ${reg(i.mem.stream)} + ${(region?.offset ?? 0) + 64 * i.mem.slot + 16 * i.mem.word}]`,
+      );
+    }
+    if (i.advance !== undefined) {
+      const w = 64 * (body.windowLines[i.advance] ?? 1);
+      text = text
+        .replace('{ADV}', String(w))
+        .replace('{MASK}', String((regionOf(i.advance)?.bytes ?? w) - w));
+    }
+    lines.push(text);
+  }
+  lines.push('dec r14', 'jnz .Ll%=');
+  if (calls) lines.push('lea rsp, [rsp + 128]');
+  lines.push(`mov qword ptr [r12 + ${ctxRng}], r13`);
+  for (const s of used)
+    lines.push(`mov qword ptr [r12 + ${ctxCursor + 8 * (regionOf(s)?.slot ?? 0)}], ${reg(s)}`);
+  // The call target: one `ret`, out of the straight path. The red zone below rsp was skipped above.
+  if (calls) lines.push('jmp .Le%=', '.Ls%=:', 'ret', '.Le%=:');
+  return printAsm(lines, blockClobbers);
+}
+
+function renderBody(code: BodyCode): string {
+  const out: string[] = [`void ditto_body_${code.fn}(ditto_body_ctx *ctx) {`];
+  out.push('    /* The asm statements find ctx in r12; it is an input, never written. */');
+  out.push('    register ditto_body_ctx *c __asm__("r12") = ctx;');
+  out.push('    if (c->rng[0] == 0) c->rng[0] = 0x9e3779b97f4a7c15ULL; /* xorshift never leaves 0 */');
+  if (code.shape.strings.length > 0) {
+    const at = code.stringOffset;
+    const lines = [`mov r15, qword ptr [r12 + ${ctxData}]`, 'add r15, 63', 'and r15, -64'];
+    for (const s of code.shape.strings) lines.push(...stringOpAsm(s, at, s.count * s.elementBytes));
+    out.push(printAsm(lines, ['rax', 'rcx', 'rsi', 'rdi', 'r15', 'cc', 'memory']));
+  }
+  code.blocks.forEach((block, b) => {
+    out.push(`    /* block ${b}: ${block.replicas.length} replica(s) */`);
+    if (block.replicas.length === 1) {
+      const only = block.replicas[0];
+      if (only) out.push(renderReplica(code, only));
+      return;
+    }
+    out.push(`    switch (c->request_id % ${block.replicas.length}u) {`);
+    block.replicas.forEach((r, i) => {
+      out.push(`  ${i === block.replicas.length - 1 ? 'default' : `case ${i}`}:`);
+      out.push(renderReplica(code, r));
+      out.push('    break;');
+    });
+    out.push('    }');
+  });
+  out.push('}');
+  return out.join('\n');
+}
+
+/** Splitmix64 in C: seeds the Sattolo shuffle that builds each pointer-chase ring (a single cycle). */
+const initHelpers = `static uint64_t ditto_body_mix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* One cycle through all lines of [base, base + lines*64): each line's first word points to the next line. */
+static uint8_t *ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
+    uint64_t *slot = (uint64_t *)base;
+    for (uint64_t i = 0; i < lines; i++) slot[i * 8] = i;
+    for (uint64_t i = lines - 1; i > 0; i--) {
+        uint64_t j = ditto_body_mix(&seed) % i;
+        uint64_t t = slot[i * 8];
+        slot[i * 8] = slot[j * 8];
+        slot[j * 8] = t;
+    }
+    for (uint64_t i = 0; i < lines; i++) slot[i * 8] = (uint64_t)(uintptr_t)(base + slot[i * 8] * 64);
+    return base;
+}`;
+
+export function emitBodies(plan: ClonePlan): GeneratedFile[] {
+  const entries: { fn: string; body: BodyPlan }[] = [
+    ...plan.classes.flatMap((c) => (c.body ? [{ fn: `class_${c.name}`, body: c.body }] : [])),
+    ...plan.background.flatMap((g, i) => (g.body ? [{ fn: `background_${i}`, body: g.body }] : [])),
+  ];
+  let offset = 0;
+  let slot = 0;
+  const codes: BodyCode[] = entries.map((e, index) => {
+    const generated = generateBody(e.fn, e.body, plan.knobs, new Random(plan.seed, index));
+    const stringBytes = generated.shape.strings.reduce(
+      (m, s) => Math.max(m, 2 * s.count * s.elementBytes),
+      0,
+    );
+    const stringOffset = offset;
+    offset += Math.ceil(stringBytes / 64) * 64;
+    const lines = solveRegions(generated, stringBytes / 64);
+    const regions = lines.map((l, s): Region | undefined => {
+      const touched = generated.blocks.some((b) => b.replicas.some((r) => (r.body.touches[s] ?? 0) > 0));
+      if (!touched) return undefined;
+      if (slot >= cursorSlots) throw new Error(`body ${e.fn}: more than ${cursorSlots} cursor slots`);
+      const region: Region = {
+        kind: s === generated.shape.streams.length ? 'chase' : 'window',
+        bytes: l * 64,
+        offset,
+        slot: slot++,
+      };
+      offset += region.bytes;
+      return region;
+    });
+    return { ...generated, regions, stringOffset };
+  });
+  const dataBytes = offset + 64;
+  const init: string[] = [
+    'void ditto_body_init(ditto_body_ctx *ctx) {',
+    '    if (ctx->data_bytes < ditto_body_data_bytes) abort();',
+    '    uint8_t *base = (uint8_t *)(((uintptr_t)ctx->data + 63) & ~(uintptr_t)63);',
+  ];
+  codes.forEach((code, b) => {
+    code.regions.forEach((r) => {
+      if (!r) return;
+      if (r.kind === 'chase') {
+        init.push(
+          `    ctx->cursor[${r.slot}] = (uint64_t)(uintptr_t)ditto_body_ring(base + ${r.offset}, ${r.bytes / 64}u, ${plan.seed * 64 + b}u);`,
+        );
+      } else init.push(`    ctx->cursor[${r.slot}] = 0;`);
+    });
+  });
+  init.push('}');
+  const summary = codes.map((code) => {
+    const s = code.shape;
+    const blocks = code.blocks
+      .map((b, i) => {
+        const r = b.replicas[0];
+        return ` *   block ${i}: i-cache bin ${s.blocks[i]?.binBytes} B, ${b.replicas.length} replica(s), ${r?.body.count.toFixed(1)} instr x ${r?.iterations} iterations`;
+      })
+      .join('\n');
+    const regions = code.regions
+      .map((r, i) =>
+        r
+          ? ` *   ${r.kind} ${i}: ${r.bytes} B at +${r.offset} (bin ${s.streams[i] ?? s.streams.at(-1)} B)`
+          : '',
+      )
+      .filter((x) => x)
+      .join('\n');
+    return ` * ${code.fn}: ${Math.round(s.instructions)} instructions planned\n${blocks}\n${regions}`;
+  });
+  const content = [
+    '/* Generated by ditto (src/emit/body): synthetic CPU bodies. Do not edit. */',
+    '/*',
+    ...summary,
+    ' */',
+    '#include <stddef.h>',
+    '#include <stdint.h>',
+    '#include <stdlib.h>',
+    '#include "body.h"',
+    '',
+    `_Static_assert(offsetof(ditto_body_ctx, rng) == ${ctxRng}, "ctx layout");`,
+    `_Static_assert(offsetof(ditto_body_ctx, data) == ${ctxData}, "ctx layout");`,
+    `_Static_assert(offsetof(ditto_body_ctx, cursor) == ${ctxCursor}, "ctx layout");`,
+    '',
+    `const size_t ditto_body_data_bytes = ${dataBytes};`,
+    '',
+    initHelpers,
+    '',
+    ...init,
+    '',
+    ...codes.flatMap((c) => [renderBody(c), '']),
+  ].join('\n');
+  return [{ path: 'src/body.c', content }];
+}

@@ -1,0 +1,253 @@
+// From a profiled body (BodyPlan) to the structure of its generated code (pure). The mapping:
+//
+// * Dynamic instructions N: rep string ops run once per invocation (their iterations count as instructions, as in
+//   callgrind); the rest is split over loop blocks. A block is a static loop body of b instructions run I times plus a
+//   prologue/epilogue, so b·I + p ≈ its share of N. The iteration count is derived from the instructions a block
+//   really has (overhead included), never from code bytes (the original divided by the skeleton's bytes).
+// * I-cache working set: the first bin (fetches hitting a 128 B cache) is mostly spatial reuse inside a line, which
+//   any straight code has. The other bins say what footprint the remaining fetches need; each kept bin S becomes a
+//   block of ≈ 0.75·S bytes of static code (fits S, not S/2) whose dynamic share is the bin's share. A block that
+//   cannot reach its footprint by looping (its share of N is smaller than the footprint) runs once per invocation
+//   and has R replicas chosen by request_id, so a replica's code is reused only after R invocations: its reuse
+//   distance ≈ R × the code touched per invocation.
+// * D-cache working set: each memory operand gets a target bin. Bins ≤ reuseLimitBytes are realized exactly by
+//   re-touching, within the same loop iteration, the line that was D distinct lines ago (the LRU stack distance,
+//   D in (S_prev, S] lines). Larger bins become streams: regions of ctx->data walked a window of lines per
+//   iteration (lines in a shuffled order inside the window), the cursor kept in ctx->cursor between invocations;
+//   the region size is solved so that a line's reuse distance (its own region plus what the other streams touch
+//   meanwhile) falls in the bin. A share of the loads of the largest stream chase pointers through a random ring.
+// * The mix, branches and dependency histograms shape the instructions of each loop body (block.ts).
+
+import type { StringOp } from '../../analyze/cpu/isa.ts';
+import type { BodyPlan } from '../../artifacts/clone-plan.ts';
+import { apportion } from './random.ts';
+
+/** Target bins at or below this size are realized as in-iteration reuse, larger ones as streams. */
+export const reuseLimitBytes = 1024;
+/** Stream cursor registers available per block (r8–r11). */
+export const maxStreams = 4;
+/** Loop blocks per body (one per kept i-cache bin). */
+export const maxBlocks = 4;
+/** Estimated code bytes per generated instruction, to size blocks before they exist. */
+export const plannedBytesPerInstruction = 5.5;
+/** Instructions the compiled C around the asm statements executes per body and per block call. */
+export const cOverheadPerBody = 12;
+export const cOverheadPerBlock = 6;
+/** Replicas of a once-through block (code size bound). */
+export const maxReplicas = 16;
+/** Memory bins carrying less than this share of accesses are folded into their nearest kept neighbour. */
+const minMemoryShare = 0.004;
+
+export interface Category {
+  ext: 'base' | 'sse' | 'avx';
+  cls: string;
+  mem: 'no_mem' | 'mem_r' | 'mem_w' | 'mem_rw';
+  share: number;
+}
+
+export interface StringStart {
+  op: StringOp;
+  elementBytes: 1 | 2 | 4 | 8;
+  /** Elements per start (rcx). */
+  count: number;
+  starts: number;
+}
+
+export interface MemoryTarget {
+  /** Target size bin in bytes (hit first in a cache of this size). */
+  sizeBytes: number;
+  share: number;
+  /** reuse: LRU stack distance in lines; stream: index into `streams`. */
+  kind: 'reuse' | 'stream';
+  distanceLines: number;
+  stream: number;
+}
+
+export interface BlockShape {
+  /** i-cache bin this block stands for and its footprint goal in bytes. */
+  binBytes: number;
+  footprintBytes: number;
+  /** Dynamic instructions the block must execute per invocation (prologue, loop, epilogue). */
+  instructions: number;
+  /** Static loop-body instructions to generate (overhead included). */
+  bodyInstructions: number;
+  replicas: number;
+}
+
+export interface BodyShape {
+  instructions: number;
+  strings: StringStart[];
+  /** Loop-body categories (string ops excluded), shares summing to 1. */
+  categories: Category[];
+  memory: MemoryTarget[];
+  /** Window stream bins (bytes), smallest first; with pointer chasing at most maxStreams − 1 (the ring takes one). */
+  streams: number[];
+  /** Share of the largest stream's loads that chase pointers. */
+  chaseShare: number;
+  blocks: BlockShape[];
+}
+
+export function parseCategory(key: string, share: number): Category | undefined {
+  const parts = key.split('.');
+  const ext = parts[0];
+  const mem = parts.at(-1);
+  if ((ext !== 'base' && ext !== 'sse' && ext !== 'avx') || parts.length < 3) return undefined;
+  if (mem !== 'no_mem' && mem !== 'mem_r' && mem !== 'mem_w' && mem !== 'mem_rw') return undefined;
+  return { ext, cls: parts.slice(1, -1).join('.'), mem, share };
+}
+
+const snapElement = (bytesPerIteration: number): 1 | 2 | 4 | 8 =>
+  bytesPerIteration >= 6 ? 8 : bytesPerIteration >= 3 ? 4 : bytesPerIteration >= 1.5 ? 2 : 1;
+
+/** rep string ops: bytes per op as profiled; element size from bytes / iterations (the mix counts iterations). */
+export function stringStarts(plan: BodyPlan, instructions: number): StringStart[] {
+  const s = plan.stringOps;
+  const total = Object.values(s.byOp).reduce((a, b) => a + b, 0);
+  if (total <= 0) return [];
+  const cat = plan.mix.categories;
+  // isa.ts: movs is string.mem_rw, stos string.mem_w, lods/cmps/scas string.mem_r.
+  const iterationsOf = (op: StringOp) =>
+    instructions *
+    (cat[op === 'movs' ? 'base.string.mem_rw' : op === 'stos' ? 'base.string.mem_w' : 'base.string.mem_r'] ??
+      0);
+  const ops = (Object.entries(s.byOp) as [StringOp, number][]).filter(([, b]) => b >= 1);
+  const readers = ops.filter(([op]) => op === 'lods' || op === 'cmps' || op === 'scas');
+  const readerBytes = readers.reduce((a, [, b]) => a + b, 0);
+  return ops.map(([op, bytes]) => {
+    const iters =
+      op === 'movs' || op === 'stos' ? iterationsOf(op) : (iterationsOf(op) * bytes) / readerBytes;
+    const elementBytes = iters > 0 ? snapElement(bytes / iters) : 1;
+    const starts = Math.max(1, Math.round((s.repStartsPerRequest * bytes) / total));
+    return { op, elementBytes, starts, count: Math.max(1, Math.round(bytes / elementBytes / starts)) };
+  });
+}
+
+/** Folds small bins into their nearest kept neighbour (log-size distance); keeps at most `limit` heaviest. */
+function foldBins(bins: { size: number; share: number }[], minShare: number, limit: number) {
+  const total = bins.reduce((s, b) => s + b.share, 0);
+  const kept = bins
+    .filter((b) => b.share >= minShare * total)
+    .sort((a, b) => b.share - a.share)
+    .slice(0, limit)
+    .map((b) => ({ size: b.size, share: 0 }));
+  if (kept.length === 0) return [];
+  for (const b of bins) {
+    let best = kept[0];
+    for (const k of kept) {
+      if (best && Math.abs(Math.log2(k.size / b.size)) < Math.abs(Math.log2(best.size / b.size))) best = k;
+    }
+    if (best) best.share += b.share;
+  }
+  return kept.filter((k) => k.share > 0).sort((a, b) => a.size - b.size);
+}
+
+export function memoryTargets(
+  plan: BodyPlan,
+  maxRegionBytes: number,
+  streamLimit: number,
+): { memory: MemoryTarget[]; streams: number[] } {
+  const d = plan.cache.dcache;
+  const sizes = plan.cache.sizesBytes;
+  const bins = sizes.map((size, i) => ({ size, share: d.workingSet[i] ?? 0 }));
+  const last = sizes.at(-1);
+  // Misses at every measured size: a region twice the largest, bounded by what a thread may hold.
+  if (last !== undefined && d.beyondLargest > 0)
+    bins.push({ size: Math.min(2 * last, maxRegionBytes), share: d.beyondLargest });
+  const bounded = bins.map((b) => ({ size: Math.min(b.size, maxRegionBytes), share: b.share }));
+  const reuseBins = foldBins(
+    bounded.filter((b) => b.size <= reuseLimitBytes),
+    0,
+    8,
+  );
+  let streamBins = foldBins(
+    bounded.filter((b) => b.size > reuseLimitBytes),
+    minMemoryShare,
+    streamLimit,
+  );
+  // Reuse needs lines touched earlier in the iteration: one small stream always exists to provide them.
+  if (streamBins.length === 0) streamBins = [{ size: 2 * reuseLimitBytes, share: 0 }];
+  const all = [...reuseBins, ...streamBins];
+  const total = all.reduce((s, b) => s + b.share, 0);
+  const streams = streamBins.map((b) => b.size);
+  let previous = 0;
+  const memory = all.map((b): MemoryTarget => {
+    const lines = b.size / 64;
+    const distanceLines = Math.max(previous + 1, Math.floor(0.75 * lines));
+    previous = lines;
+    const isStream = b.size > reuseLimitBytes;
+    return {
+      sizeBytes: b.size,
+      share: total > 0 ? b.share / total : 0,
+      kind: isStream ? 'stream' : 'reuse',
+      distanceLines: isStream ? 0 : distanceLines,
+      stream: isStream ? streams.indexOf(b.size) : -1,
+    };
+  });
+  return { memory, streams };
+}
+
+export interface ShapeOptions {
+  /** Multiplies the planned instruction count (tuning knob). */
+  instructionScale: number;
+  chaseShare: number;
+  maxRegionBytes: number;
+}
+
+export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
+  const instructions = plan.instructions * options.instructionScale;
+  const strings = stringStarts(plan, instructions);
+  const stringIterations = strings.reduce((s, x) => s + x.count * x.starts, 0);
+  // Setup per rep start: lea rdi, (lea rsi,) mov ecx, xor/mov eax, rep op.
+  const stringSetup = strings.reduce((s, x) => s + x.starts * 4, 0);
+  const categories = Object.entries(plan.mix.categories)
+    .map(([k, v]) => parseCategory(k, v))
+    .filter((c): c is Category => c !== undefined && c.cls !== 'string' && c.share > 0);
+  const catTotal = categories.reduce((s, c) => s + c.share, 0);
+  for (const c of categories) c.share = catTotal > 0 ? c.share / catTotal : 0;
+  const { memory, streams } = memoryTargets(
+    plan,
+    options.maxRegionBytes,
+    options.chaseShare > 0 ? maxStreams - 1 : maxStreams,
+  );
+
+  const ic = plan.cache.icache;
+  const isizes = plan.cache.sizesBytes;
+  const ibins = isizes.map((size, i) => ({ size, share: i === 0 ? 0 : (ic.workingSet[i] ?? 0) }));
+  const lastI = isizes.at(-1);
+  if (lastI !== undefined && ic.beyondLargest > 0) ibins.push({ size: 2 * lastI, share: ic.beyondLargest });
+  let kept = foldBins(ibins, 0.05, maxBlocks);
+  if (kept.length === 0) kept = [{ size: 1024, share: 1 }];
+  const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
+  const prologue = 16 + 2 * maxStreams;
+  const shares = apportion(
+    kept.map((k) => k.share),
+    1000,
+  );
+  const draft = kept.map((k, i) => {
+    const n = Math.max(0, (loopInstructions * (shares[i] ?? 0)) / 1000 - cOverheadPerBlock);
+    const footprintBytes = 0.75 * k.size;
+    const maxBody = Math.max(24, Math.floor(footprintBytes / plannedBytesPerInstruction));
+    const iterations = Math.max(1, Math.ceil((n - prologue) / maxBody));
+    const body = Math.max(12, Math.round((n - prologue) / iterations));
+    return { binBytes: k.size, footprintBytes, instructions: n, bodyInstructions: body, iterations };
+  });
+  const perInvocationBytes = draft.reduce(
+    (s, b) => s + (b.bodyInstructions + prologue) * plannedBytesPerInstruction,
+    0,
+  );
+  const blocks = draft
+    .filter((b) => b.instructions > prologue)
+    .map(
+      (b): BlockShape => ({
+        binBytes: b.binBytes,
+        footprintBytes: b.footprintBytes,
+        instructions: b.instructions,
+        bodyInstructions: b.bodyInstructions,
+        replicas:
+          b.iterations === 1 && b.bodyInstructions * plannedBytesPerInstruction < b.footprintBytes
+            ? Math.min(maxReplicas, Math.max(1, Math.round(b.footprintBytes / perInvocationBytes)))
+            : 1,
+      }),
+    );
+  return { instructions, strings, categories, memory, streams, chaseShare: options.chaseShare, blocks };
+}

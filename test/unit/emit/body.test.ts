@@ -1,0 +1,71 @@
+// Golden tests of the generated body C (UPDATE_GOLDEN=1 rewrites them) and properties of the mapping.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+import { clonePlanSchema } from '../../../src/artifacts/clone-plan.ts';
+import { emitBodies } from '../../../src/emit/body/emit.ts';
+import { shapeBody } from '../../../src/emit/body/layout.ts';
+import { apportion } from '../../../src/emit/body/random.ts';
+import { packagePath } from '../../../src/package-root.ts';
+
+const goldenDir = packagePath('test', 'golden', 'body');
+const readPlan = (path: string) => clonePlanSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+
+for (const name of readdirSync(goldenDir).sort()) {
+  test(`golden body: ${name}`, () => {
+    const plan = readPlan(join(goldenDir, name, 'plan.json'));
+    const files = emitBodies(plan);
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['src/body.c'],
+    );
+    const expectedPath = join(goldenDir, name, 'body.c');
+    const content = files[0]?.content ?? '';
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(expectedPath)) writeFileSync(expectedPath, content);
+    assert.equal(content, readFileSync(expectedPath, 'utf8'));
+  });
+}
+
+test('emitBodies is deterministic for a seed and changes with it', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  const a = emitBodies(plan)[0]?.content;
+  assert.equal(emitBodies(plan)[0]?.content, a);
+  assert.notEqual(emitBodies({ ...plan, seed: plan.seed + 1 })[0]?.content, a);
+});
+
+test('every body of the plan gets its function, and only those', () => {
+  const plan = readPlan(join(goldenDir, 'set-and-background', 'plan.json'));
+  const c = emitBodies(plan)[0]?.content ?? '';
+  assert.match(c, /void ditto_body_class_set\(ditto_body_ctx \*ctx\)/);
+  assert.match(c, /void ditto_body_background_0\(ditto_body_ctx \*ctx\)/);
+  assert.doesNotMatch(c, /ditto_body_class_get/);
+  assert.match(c, /const size_t ditto_body_data_bytes = \d+;/);
+  assert.match(c, /void ditto_body_init\(ditto_body_ctx \*ctx\)/);
+});
+
+test('shape: instruction budget, string ops and memory targets follow the plan', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  const body = plan.classes[0]?.body;
+  assert.ok(body);
+  const shape = shapeBody(body, { instructionScale: 1, chaseShare: 0.3, maxRegionBytes: 64 << 20 });
+  const repBytes = shape.strings.reduce((s, x) => s + x.count * x.elementBytes * x.starts, 0);
+  assert.ok(
+    Math.abs(repBytes - body.stringOps.repBytesPerRequest) / body.stringOps.repBytesPerRequest < 0.05,
+  );
+  const memoryShare = shape.memory.reduce((s, m) => s + m.share, 0);
+  assert.ok(Math.abs(memoryShare - 1) < 1e-9);
+  assert.ok(shape.streams.length <= 3, 'one stream register is left for the pointer-chase ring');
+  for (const m of shape.memory) if (m.kind === 'reuse') assert.ok(m.distanceLines * 64 <= m.sizeBytes);
+  assert.ok(shape.categories.every((c) => c.cls !== 'string'));
+  assert.ok(Math.abs(shape.categories.reduce((s, c) => s + c.share, 0) - 1) < 1e-9);
+});
+
+test('apportion keeps the total', () => {
+  assert.deepEqual(apportion([0.5, 0.3, 0.2], 7), [4, 2, 1]);
+  assert.equal(
+    apportion([0.123, 0.456, 0.421], 1000).reduce((a, b) => a + b, 0),
+    1000,
+  );
+  assert.deepEqual(apportion([0, 0], 5), [0, 0]);
+});
