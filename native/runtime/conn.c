@@ -1,0 +1,127 @@
+/* Connections: input buffering, answering complete requests in order, and the blocking per-connection loop. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+#define READ_CHUNK 16384
+/* A request never needs more than a maximal line plus a maximal value and their framing. */
+#define MAX_INPUT (DITTO_MAX_LINE + DITTO_MAX_VALUE + 4096)
+
+conn *conn_new(int fd)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c)
+        die("allocating a connection");
+    c->fd = fd;
+    return c;
+}
+
+void conn_free(conn *c)
+{
+    close(c->fd);
+    free(c->in);
+    out_free(&c->out);
+    free(c);
+}
+
+static int read_once(conn *c)
+{
+    if (c->in_cap - c->in_len < READ_CHUNK) {
+        if (c->in_cap >= MAX_INPUT)
+            return -1;
+        size_t cap = c->in_cap ? c->in_cap * 2 : READ_CHUNK * 2;
+        c->in = realloc(c->in, cap);
+        if (!c->in)
+            die("growing an input buffer");
+        c->in_cap = cap;
+    }
+    ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+    if (n > 0) {
+        c->in_len += (size_t)n;
+        return 1;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    return -1;
+}
+
+int conn_read(conn *c)
+{
+    int got = 0;
+    for (;;) {
+        int r = read_once(c);
+        if (r < 0)
+            return got ? 1 : -1;
+        if (r == 0)
+            return got;
+        got = 1;
+        /* A short read means the socket is drained; a full one may have more behind it. */
+        if (c->in_len < c->in_cap)
+            return 1;
+    }
+}
+
+void conn_process(conn *c, ditto_thread *t)
+{
+    size_t off = 0;
+    while (off < c->in_len && !c->close_after) {
+        size_t used = 0;
+        const char *in = c->in + off;
+        size_t len = c->in_len - off;
+        int r;
+        switch (ditto_clone_config.protocol) {
+        case DITTO_PROTO_MEMCACHED:
+            r = proto_memcached(in, len, c, t, &used);
+            break;
+        case DITTO_PROTO_REDIS:
+            r = proto_redis(in, len, c, t, &used);
+            break;
+        default:
+            r = proto_http(in, len, c, t, &used);
+            break;
+        }
+        if (r < 0) {
+            /* Answers to the requests before the bad one still go out; then the connection closes. */
+            c->close_after = 1;
+            off = c->in_len;
+            break;
+        }
+        if (!used)
+            break;
+        off += used;
+    }
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+}
+
+static int flush_blocking(conn *c, ditto_thread *t, int spin)
+{
+    for (;;) {
+        int r = out_flush(&c->out, c->fd, t->data_fd);
+        if (r != 0 || !spin)
+            return r;
+    }
+}
+
+void serve_connection(int fd, ditto_thread *t, int spin)
+{
+    conn *c = conn_new(fd);
+    set_nodelay(fd);
+    if (spin)
+        set_nonblocking(fd);
+    for (;;) {
+        /* Non-blocking I/O here means polling the socket: read again while it has nothing. */
+        int r = read_once(c);
+        if (r == 0)
+            continue;
+        if (r < 0)
+            break;
+        conn_process(c, t);
+        if (flush_blocking(c, t, spin) < 0 || c->close_after)
+            break;
+    }
+    conn_free(c);
+}

@@ -1,0 +1,101 @@
+/* Internal interfaces of the clone runtime: per-thread state, connections, protocol framing, network models. */
+#ifndef DITTO_RUNTIME_H
+#define DITTO_RUNTIME_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "body.h"
+#include "config.h"
+
+/* Longest request line / header block and largest value a request may carry; more closes the connection. */
+#define DITTO_MAX_LINE (1u << 20)
+#define DITTO_MAX_VALUE (1u << 20)
+#define DITTO_OP_KINDS 9
+
+/* What each serving thread owns: the body's context, the runtime's PRNG, its own descriptor on the data file. */
+typedef struct {
+    ditto_body_ctx ctx;
+    uint64_t rng[4];
+    int data_fd;
+    /* Sequential offsets per class and op kind, so that sequential ops walk the file independently. */
+    uint64_t cursor[DITTO_CLASS_COUNT][DITTO_OP_KINDS];
+} ditto_thread;
+
+void thread_init(ditto_thread *t);
+void thread_release(ditto_thread *t);
+uint64_t rng_next(uint64_t s[4]);
+/* Draws calls from a mean per request: floor, plus one with the fractional probability. */
+uint32_t draw_calls(ditto_thread *t, uint32_t calls, uint64_t extra);
+
+/* One request of a class: its body, then its system calls. */
+void class_work(ditto_thread *t, ditto_class_id cls);
+uint64_t class_payload_size(ditto_thread *t, ditto_class_id cls);
+
+/* Output: bytes, with ranges of the data file spliced in (sent with sendfile) at given positions. */
+typedef struct {
+    size_t at;
+    uint64_t off;
+    uint64_t len;
+} file_seg;
+
+typedef struct {
+    char *mem;
+    size_t len, cap, sent;
+    file_seg *segs;
+    size_t nseg, segcap, seg_done;
+    uint64_t seg_sent;
+} outbuf;
+
+void out_bytes(outbuf *o, const char *s, size_t n);
+void out_str(outbuf *o, const char *s);
+void out_u64(outbuf *o, uint64_t v);
+/* The filler of a response payload of n bytes; sendfile ops of the class deliver part of it from the data file. */
+void out_payload(outbuf *o, ditto_thread *t, ditto_class_id cls, uint64_t n);
+/* 1: all sent; 0: the socket would block; -1: the peer is gone. */
+int out_flush(outbuf *o, int fd, int data_fd);
+int out_pending(const outbuf *o);
+void out_free(outbuf *o);
+
+typedef struct {
+    int fd;
+    char *in;
+    size_t in_len, in_cap;
+    outbuf out;
+    /* Close once the output is flushed (quit, Connection: close). */
+    int close_after;
+    /* Epoll models: waiting for the socket to take the rest of the output (reading paused meanwhile). */
+    int waiting_out;
+} conn;
+
+conn *conn_new(int fd);
+void conn_free(conn *c);
+/* Reads what the socket has (non-blocking sockets) or one read (blocking). 1: data; 0: would block; -1: closed. */
+int conn_read(conn *c);
+/* Answers every complete request in the input buffer; malformed or oversized input sets close_after. */
+void conn_process(conn *c, ditto_thread *t);
+
+/* Each answers the one request at in[0..len) if it is complete: 0 with *consumed = its length (0: incomplete),
+ * -1 when the input is malformed or oversized. Responses go to c->out. */
+int proto_memcached(const char *in, size_t len, conn *c, ditto_thread *t, size_t *consumed);
+int proto_redis(const char *in, size_t len, conn *c, ditto_thread *t, size_t *consumed);
+int proto_http(const char *in, size_t len, conn *c, ditto_thread *t, size_t *consumed);
+
+/* A connection served to its end by the calling thread with blocking (or spinning non-blocking) I/O. */
+void serve_connection(int fd, ditto_thread *t, int spin);
+
+/* The listening socket, the signals main waits for, and the data file shared by every thread. */
+extern int ditto_listen_fd;
+extern const char *ditto_data_path;
+extern sigset_t ditto_stop_signals;
+
+/* Runs the configured network model; returns when a stop signal arrives (in the process that must clean up). */
+int run_model(void);
+void start_background(void);
+void set_nodelay(int fd);
+void set_nonblocking(int fd);
+_Noreturn void die(const char *what);
+
+#endif

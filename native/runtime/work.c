@@ -1,0 +1,315 @@
+/* Per-thread state, the work of one request (body + system calls) and response output with filler payloads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+/* What payloads are made of; the data file holds the same byte so sendfile ranges are filler too. */
+#define FILLER_BYTE 'x'
+#define FILLER_CHUNK 65536
+static char filler[FILLER_CHUNK];
+static atomic_uint_fast64_t thread_counter;
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256**: full-period 64-bit output whose high bits are as good as its low bits. */
+uint64_t rng_next(uint64_t s[4])
+{
+    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+}
+
+void thread_init(ditto_thread *t)
+{
+    memset(t, 0, sizeof *t);
+    if (!filler[0])
+        memset(filler, FILLER_BYTE, sizeof filler);
+    /* Distinct streams per thread and per process, reproducible from the plan's seed. */
+    uint64_t x = ditto_clone_config.seed ^ ((uint64_t)getpid() << 32) ^ atomic_fetch_add(&thread_counter, 1);
+    for (int i = 0; i < 4; i++) {
+        t->rng[i] = splitmix64(&x);
+        t->ctx.rng[i] = splitmix64(&x);
+    }
+    size_t bytes = ditto_body_data_bytes ? ditto_body_data_bytes : 64;
+    bytes = (bytes + 63) & ~(size_t)63;
+    void *data;
+    if (posix_memalign(&data, 64, bytes))
+        die("allocating the body data region");
+    memset(data, 0, bytes);
+    t->ctx.data = data;
+    t->ctx.data_bytes = ditto_body_data_bytes;
+    ditto_body_init(&t->ctx);
+    t->data_fd = -1;
+    if (ditto_data_path) {
+        t->data_fd = open(ditto_data_path, O_RDWR | O_CLOEXEC);
+        if (t->data_fd < 0)
+            die("opening the data file");
+    }
+}
+
+void thread_release(ditto_thread *t)
+{
+    free(t->ctx.data);
+    if (t->data_fd >= 0)
+        close(t->data_fd);
+}
+
+uint32_t draw_calls(ditto_thread *t, uint32_t calls, uint64_t extra)
+{
+    return calls + (extra && (rng_next(t->rng) >> 32) < extra ? 1 : 0);
+}
+
+/* Next offset of a `bytes`-sized access within the data file. */
+static uint64_t next_offset(ditto_thread *t, ditto_class_id cls, const ditto_syscall_op *op)
+{
+    uint64_t size = ditto_clone_config.data_file_bytes;
+    uint64_t span = size > op->bytes ? size - op->bytes : 0;
+    if (op->pattern == DITTO_PATTERN_RANDOM)
+        return span ? (rng_next(t->rng) % (span + 1)) & ~(uint64_t)7 : 0;
+    uint64_t *cur = &t->cursor[cls][op->op];
+    if (*cur > span)
+        *cur = 0;
+    uint64_t off = *cur;
+    *cur += op->bytes;
+    return off;
+}
+
+/* Writes filler of `bytes` through repeated calls of write/pwrite when a call is shorter than a chunk. */
+static void file_io(ditto_thread *t, ditto_class_id cls, const ditto_syscall_op *op)
+{
+    static __thread char *buf;
+    static __thread size_t buf_len;
+    if (op->bytes > buf_len) {
+        free(buf);
+        buf = malloc(op->bytes);
+        if (!buf)
+            die("allocating an I/O buffer");
+        memset(buf, FILLER_BYTE, op->bytes);
+        buf_len = op->bytes;
+    }
+    uint64_t off = next_offset(t, cls, op);
+    ssize_t r = 0;
+    switch (op->op) {
+    case DITTO_OP_FILE_READ:
+    case DITTO_OP_FILE_WRITE:
+        /* The descriptor's own position is the sequential cursor; a seek only where the plan says random or
+         * the walk wraps, as a program reading a file in place would. */
+        if (op->pattern == DITTO_PATTERN_RANDOM || off == 0)
+            lseek(t->data_fd, (off_t)off, SEEK_SET);
+        r = op->op == DITTO_OP_FILE_READ ? read(t->data_fd, buf, op->bytes) : write(t->data_fd, buf, op->bytes);
+        break;
+    case DITTO_OP_FILE_PREAD:
+        r = pread(t->data_fd, buf, op->bytes, (off_t)off);
+        break;
+    case DITTO_OP_FILE_PWRITE:
+        r = pwrite(t->data_fd, buf, op->bytes, (off_t)off);
+        break;
+    default:
+        break;
+    }
+    (void)r; /* A short transfer still is the call the profile counted. */
+}
+
+static void syscall_op(ditto_thread *t, ditto_class_id cls, const ditto_syscall_op *op)
+{
+    struct stat st;
+    int fd;
+    if (t->data_fd < 0)
+        return;
+    switch (op->op) {
+    case DITTO_OP_FILE_READ:
+    case DITTO_OP_FILE_WRITE:
+    case DITTO_OP_FILE_PREAD:
+    case DITTO_OP_FILE_PWRITE:
+        file_io(t, cls, op);
+        break;
+    case DITTO_OP_FSYNC:
+        fsync(t->data_fd);
+        break;
+    case DITTO_OP_FDATASYNC:
+        fdatasync(t->data_fd);
+        break;
+    case DITTO_OP_OPEN_CLOSE:
+        fd = open(ditto_data_path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+            close(fd);
+        break;
+    case DITTO_OP_STAT:
+        stat(ditto_data_path, &st);
+        break;
+    case DITTO_OP_SENDFILE:
+        /* Made while the response is sent: out_payload splices data-file ranges into the payload. */
+        break;
+    }
+}
+
+void class_work(ditto_thread *t, ditto_class_id cls)
+{
+    const ditto_class_config *c = &ditto_clone_config.classes[cls];
+    if (!c->present)
+        return;
+    if (c->body) {
+        c->body(&t->ctx);
+        t->ctx.request_id++;
+    }
+    for (size_t i = 0; i < c->syscall_count; i++) {
+        const ditto_syscall_op *op = &c->syscalls[i];
+        for (uint32_t n = draw_calls(t, op->calls, op->extra); n; n--)
+            syscall_op(t, cls, op);
+    }
+}
+
+uint64_t class_payload_size(ditto_thread *t, ditto_class_id cls)
+{
+    const ditto_class_config *c = &ditto_clone_config.classes[cls];
+    if (!c->present || !c->payload_count)
+        return 0;
+    uint64_t r = rng_next(t->rng) >> 32;
+    for (size_t i = 0; i < c->payload_count; i++)
+        if (r < c->payload[i].cumulative)
+            return c->payload[i].size;
+    return c->payload[c->payload_count - 1].size;
+}
+
+static void out_reserve(outbuf *o, size_t n)
+{
+    if (o->len + n <= o->cap)
+        return;
+    size_t cap = o->cap ? o->cap : 4096;
+    while (cap < o->len + n)
+        cap *= 2;
+    o->mem = realloc(o->mem, cap);
+    if (!o->mem)
+        die("growing an output buffer");
+    o->cap = cap;
+}
+
+void out_bytes(outbuf *o, const char *s, size_t n)
+{
+    out_reserve(o, n);
+    memcpy(o->mem + o->len, s, n);
+    o->len += n;
+}
+
+void out_str(outbuf *o, const char *s)
+{
+    out_bytes(o, s, strlen(s));
+}
+
+void out_u64(outbuf *o, uint64_t v)
+{
+    char tmp[24];
+    int i = (int)sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    out_bytes(o, tmp + i, sizeof tmp - (size_t)i);
+}
+
+static void out_filler(outbuf *o, uint64_t n)
+{
+    while (n) {
+        size_t k = n < FILLER_CHUNK ? (size_t)n : FILLER_CHUNK;
+        out_bytes(o, filler, k);
+        n -= k;
+    }
+}
+
+static void out_file(outbuf *o, uint64_t off, uint64_t len)
+{
+    if (o->nseg == o->segcap) {
+        o->segcap = o->segcap ? o->segcap * 2 : 8;
+        o->segs = realloc(o->segs, o->segcap * sizeof *o->segs);
+        if (!o->segs)
+            die("growing an output buffer");
+    }
+    o->segs[o->nseg++] = (file_seg){o->len, off, len};
+}
+
+void out_payload(outbuf *o, ditto_thread *t, ditto_class_id cls, uint64_t n)
+{
+    const ditto_class_config *c = &ditto_clone_config.classes[cls];
+    for (size_t i = 0; c->present && t->data_fd >= 0 && i < c->syscall_count && n; i++) {
+        const ditto_syscall_op *op = &c->syscalls[i];
+        if (op->op != DITTO_OP_SENDFILE || !op->bytes)
+            continue;
+        for (uint32_t k = draw_calls(t, op->calls, op->extra); k && n; k--) {
+            uint64_t len = op->bytes < n ? op->bytes : n;
+            if (len > ditto_clone_config.data_file_bytes)
+                len = ditto_clone_config.data_file_bytes;
+            if (!len)
+                break;
+            ditto_syscall_op at = *op;
+            at.bytes = len;
+            out_file(o, next_offset(t, cls, &at), len);
+            n -= len;
+        }
+    }
+    out_filler(o, n);
+}
+
+int out_pending(const outbuf *o)
+{
+    return o->sent < o->len || o->seg_done < o->nseg;
+}
+
+int out_flush(outbuf *o, int fd, int data_fd)
+{
+    while (out_pending(o)) {
+        size_t next = o->seg_done < o->nseg ? o->segs[o->seg_done].at : o->len;
+        ssize_t n;
+        if (o->sent < next) {
+            n = send(fd, o->mem + o->sent, next - o->sent, MSG_NOSIGNAL);
+            if (n > 0)
+                o->sent += (size_t)n;
+        } else {
+            file_seg *s = &o->segs[o->seg_done];
+            off_t off = (off_t)(s->off + o->seg_sent);
+            n = sendfile(fd, data_fd, &off, s->len - o->seg_sent);
+            if (n > 0 && (o->seg_sent += (uint64_t)n) == s->len) {
+                o->seg_done++;
+                o->seg_sent = 0;
+            }
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+    }
+    o->len = o->sent = o->nseg = o->seg_done = 0;
+    return 1;
+}
+
+void out_free(outbuf *o)
+{
+    free(o->mem);
+    free(o->segs);
+    memset(o, 0, sizeof *o);
+}
