@@ -17,9 +17,15 @@ export async function buildClone(dir: string): Promise<string> {
       hint: 'run ditto generate --profile p.json --out DIR first',
     });
   }
-  const result = await run('make', ['-C', dir, '--no-print-directory'], { timeoutMs: 600_000, allowFailure: true });
+  const result = await run('make', ['-C', dir, '--no-print-directory'], {
+    timeoutMs: 600_000,
+    allowFailure: true,
+  });
   if (result.exitCode !== 0) {
-    throw new DittoError('DITTO_TOOL_FAILED', `build of ${dir} failed: ${firstCompilerError(result.stderr || result.stdout)}`);
+    throw new DittoError(
+      'DITTO_TOOL_FAILED',
+      `build of ${dir} failed: ${firstCompilerError(result.stderr || result.stdout)}`,
+    );
   }
   return join(dir, 'bin', 'clone');
 }

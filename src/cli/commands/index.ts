@@ -1,7 +1,9 @@
 // Every command registers itself here; commands stay thin and call the stages.
 import type { Command } from '@commander-js/extra-typings';
+import { registerCompare } from './compare.ts';
 import { registerDemo } from './demo.ts';
 import { registerDoctor } from './doctor.ts';
+import { registerGenerate } from './generate.ts';
 import { registerLoad } from './load.ts';
 import { registerProfile } from './profile.ts';
 import { registerTopology } from './topology.ts';
@@ -12,4 +14,6 @@ export const commands: ((program: Command) => void)[] = [
   registerDemo,
   registerTopology,
   registerProfile,
+  registerGenerate,
+  registerCompare,
 ];
