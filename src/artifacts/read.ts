@@ -11,13 +11,20 @@ export function readArtifact<T>(file: string, schema: z.ZodType<T>, what: string
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code ? `cannot read it (${code})` : `not valid JSON (${(error as Error).message})`;
-    throw new DittoError(code === 'ENOENT' ? 'DITTO_FILE_NOT_FOUND' : 'DITTO_ARTIFACT_INVALID', `${file}: ${why}`);
+    throw new DittoError(
+      code === 'ENOENT' ? 'DITTO_FILE_NOT_FOUND' : 'DITTO_ARTIFACT_INVALID',
+      `${file}: ${why}`,
+    );
   }
   const version = (raw as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (version !== undefined && version !== 1) {
-    throw new DittoError('DITTO_ARTIFACT_INVALID', `${file}: schemaVersion ${String(version)} is not supported`, {
-      hint: `this ditto reads ${what} version 1; regenerate it with this version`,
-    });
+    throw new DittoError(
+      'DITTO_ARTIFACT_INVALID',
+      `${file}: schemaVersion ${String(version)} is not supported`,
+      {
+        hint: `this ditto reads ${what} version 1; regenerate it with this version`,
+      },
+    );
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
