@@ -10,14 +10,16 @@
 //   learnable period; `jz` when the site is mostly not taken, `jnz` otherwise. Targets are the next instruction.
 // * Registers: reads take the register whose last write is closest to a RAW distance drawn from the profile;
 //   writes the one that best matches drawn WAW and WAR distances (distances in dynamic instructions of the loop).
-// * Memory: see layout.ts. Operands are [r15 + cursor + disp] (window streams), [rX] (pointer chase) or a copy of
-//   an earlier operand of the iteration (reuse at a chosen LRU stack distance).
+// * Memory: see layout.ts. Operands are [r15 + cursor + disp] (own-cursor streams), [r15 + t + disp] with
+//   t = (far counter << log2 chunk) & (region − 64) computed just before (far streams), [r11] (pointer chase) or a
+//   copy of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
 import type { Category, MemoryTarget } from './layout.ts';
 import { apportion, type Random } from './random.ts';
 
+/** `via`: the scratch register holding a far stream's position in its region (absent for own cursors). */
 export type MemRef =
-  | { kind: 'window'; stream: number; slot: number; word: number }
+  | { kind: 'window'; stream: number; slot: number; word: number; via?: string }
   | { kind: 'chase'; stream: number };
 
 /** One instruction (or label) of the loop body; `{M}` is replaced by the rendered memory operand. */
@@ -26,6 +28,9 @@ export interface Ins {
   mem?: MemRef;
   /** Cursor update of a window stream: `{ADV}` / `{MASK}` are filled in once region sizes are known. */
   advance?: number;
+  /** Position of a far stream from the far counter (a chunk of lines per invocation): `{SHIFT}` / `{MASK}`
+   * likewise, once its chunk is known. */
+  far?: number;
   label?: boolean;
 }
 
@@ -33,9 +38,9 @@ export interface BlockBody {
   ins: Ins[];
   /** Expected instructions executed per iteration (labels and skipped instructions excluded). */
   count: number;
-  /** Distinct lines each stream's window holds per iteration (power of two), 0 when unused. */
+  /** Distinct lines each own-cursor stream's window holds per iteration (power of two), 0 when unused or far. */
   windowLines: number[];
-  /** Distinct-line touches per iteration, per window stream, then the chase ring's loads. */
+  /** Distinct-line touches per iteration, per window stream (own cursors, then far), then the chase ring's loads. */
   touches: number[];
   chaseLoads: number;
   calls: number;
@@ -44,17 +49,28 @@ export interface BlockBody {
 export interface BlockInput {
   categories: Category[];
   memory: MemoryTarget[];
-  /** Window streams (r8, r9, … in order); the chase ring, when there is one, takes the next register. */
+  /** Window streams with their own cursor (r8, r9 in order). */
   streams: number;
+  /** Window streams positioned from the far counter (r10). */
+  farStreams: number;
+  /** Per far stream, lines earlier blocks already take in its per-invocation chunk; updated. */
+  farSlots: number[];
   chaseShare: number;
   branches: BranchBehaviour;
   dependencies: DependencyDistances;
   bodyInstructions: number;
+  /** Executions of this loop body per invocation of the body (iterations / replicas). */
+  weight: number;
+  /** Per memory target, accesses per invocation that earlier blocks owe (rounding); updated. */
+  carry: number[];
   random: Random;
 }
 
-/** Registers: r12 ctx (gcc's), r13 PRNG, r14 loop counter, r15 data base, r8–r11 stream cursors. */
-export const streamRegisters = ['r8', 'r9', 'r10', 'r11'];
+/** Registers: r12 ctx (gcc's), r13 PRNG, r14 loop counter, r15 data base, r8–r9 own stream cursors, r10 the far
+ * counter (64 × invocations), r11 the chase pointer. */
+export const streamRegisters = ['r8', 'r9'];
+export const farRegister = 'r10';
+export const chaseRegister = 'r11';
 const gpPool = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi'];
 const xmmPool = Array.from({ length: 16 }, (_, i) => `xmm${i}`);
 const beyondDistance = 400;
@@ -175,9 +191,9 @@ export function generateBlock(input: BlockInput): BlockBody {
   const raw = new Distances(deps.raw);
   const war = new Distances(deps.war);
   const waw = new Distances(deps.waw);
-  const chasing = input.chaseShare > 0 && input.streams > 0 && input.streams < streamRegisters.length;
-  const chaseRegister = streamRegisters[input.streams] ?? 'r11';
-  const chaseStream = input.streams;
+  const chasing = input.chaseShare > 0 && input.streams > 0;
+  const windows = input.streams + input.farStreams;
+  const chaseStream = windows;
   const gp = new Allocator(gpPool, raw, war, waw, random);
   const xmm = new Allocator(xmmPool, raw, war, waw, random);
 
@@ -221,17 +237,41 @@ export function generateBlock(input: BlockInput): BlockBody {
   for (let i = 0; i < sites; i++) bag.push('site');
   random.shuffle(bag);
 
-  // Memory targets per operand, shuffled so that each kind is spread over the body.
+  // Memory targets per operand, shuffled so that each kind is spread over the body. What rounding gives or takes
+  // here is carried to the next block, so that rare targets still get their share of the invocation.
   const memoryOps = bag.filter((k) => /mem_/.test(k) && !k.includes('div.int')).length;
-  const memQuota = apportion(
-    input.memory.map((m) => m.share),
-    memoryOps,
+  const weight = Math.max(1e-9, input.weight);
+  // A loop body would touch a far operand's line again each iteration: far operands go to once-through bodies.
+  const looping = weight > 1;
+  const exact = input.memory.map((m, i) =>
+    looping && m.kind === 'stream' && m.stream >= input.streams
+      ? 0
+      : Math.max(0, m.share * memoryOps + (input.carry[i] ?? 0) / weight),
   );
+  const deferred = input.memory.map((m, i) =>
+    looping && m.kind === 'stream' && m.stream >= input.streams
+      ? m.share * memoryOps * weight + (input.carry[i] ?? 0)
+      : 0,
+  );
+  const memQuota = apportion(exact, memoryOps);
+  input.memory.forEach((_, i) => {
+    input.carry[i] = ((exact[i] ?? 0) - (memQuota[i] ?? 0)) * weight + (deferred[i] ?? 0);
+  });
   const targets: MemoryTarget[] = [];
   input.memory.forEach((m, i) => {
     for (let k = 0; k < (memQuota[i] ?? 0); k++) targets.push(m);
   });
   random.shuffle(targets);
+  // A far access first copies the far counter, scales it to its stream's chunk and masks it to its region (a move,
+  // a shift and an `and`).
+  const farAccesses = targets.filter((t) => t.kind === 'stream' && t.stream >= input.streams).length;
+  for (const key of ['base.mov.uncond.no_mem', 'base.arith.int.no_mem', 'base.arith.int.no_mem']) {
+    for (let n = 0; n < farAccesses; n++) {
+      const at = bag.indexOf(key);
+      if (at < 0) break;
+      bag.splice(at, 1);
+    }
+  }
 
   const ins: Ins[] = [];
   let pos = 0;
@@ -239,7 +279,7 @@ export function generateBlock(input: BlockInput): BlockBody {
   let bitsLeft = 0;
   let chaseLoads = 0;
   /** Window slots in use per stream, and recency of lines touched in this iteration (for reuse). */
-  const slots = Array.from({ length: input.streams }, () => 0);
+  const slots = Array.from({ length: windows }, () => 0);
   const recent: { ref: MemRef; line: string }[] = [];
   const emit = (text: string, reads: string[], writes: string[], mem?: MemRef): undefined => {
     ins.push(mem ? { text, mem } : { text });
@@ -270,10 +310,25 @@ export function generateBlock(input: BlockInput): BlockBody {
     if (at >= 0) recent.splice(at, 1);
     recent.unshift({ ref, line });
   };
+  // An own-cursor stream's window holds at most a quarter of its bin: a long once-through body cycles over it, so
+  // that its lines come back within the bin instead of each being new.
+  const windowCap = (stream: number) => {
+    const bin = input.memory.find((m) => m.kind === 'stream' && m.stream === stream)?.sizeBytes ?? 256;
+    return stream < input.streams
+      ? 2 ** Math.floor(Math.log2(Math.max(1, bin / 256)))
+      : Number.POSITIVE_INFINITY;
+  };
   const windowRef = (stream: number): MemRef => {
-    const slot = slots[stream] ?? 0;
-    slots[stream] = slot + 1;
-    return { kind: 'window', stream, slot, word: random.int(4) };
+    const n = slots[stream] ?? 0;
+    slots[stream] = n + 1;
+    return {
+      kind: 'window',
+      stream,
+      // A far stream's lines of the invocation follow each other in its chunk, over all blocks.
+      slot:
+        stream < input.streams ? n % windowCap(stream) : n + (input.farSlots[stream - input.streams] ?? 0),
+      word: random.int(4),
+    };
   };
   /** The memory operand for the next memory instruction; `load` says whether it may chase. */
   const memory = (load: boolean): MemRef | 'chase' => {
@@ -292,13 +347,19 @@ export function generateBlock(input: BlockInput): BlockBody {
     return pickReuse(target.distanceLines) ?? windowRef(0);
   };
   const pickReuse = (distance: number): MemRef | undefined => {
-    const candidates = recent.slice(0, distance).filter((r) => r.ref.kind === 'window');
+    // Far operands' scratch registers do not outlive their instruction: only own-cursor lines are re-touched.
+    const candidates = recent
+      .slice(0, distance)
+      .filter((r) => r.ref.kind === 'window' && r.ref.via === undefined);
     const hit = candidates.at(-1);
     if (hit?.ref.kind !== 'window') return undefined;
     return { ...hit.ref, word: random.int(4) };
   };
 
-  const regsOf = (ref: MemRef) => ['r15', streamRegisters[ref.stream] ?? 'r8'];
+  const regsOf = (ref: MemRef) => [
+    'r15',
+    ref.kind === 'window' && ref.via ? ref.via : (streamRegisters[ref.stream] ?? 'r8'),
+  ];
 
   let skipped = 0;
   for (let k = 0; k < bag.length; k++) {
@@ -317,29 +378,43 @@ export function generateBlock(input: BlockInput): BlockBody {
       emit(`${site.jnz ? 'jnz' : 'jz'} ${to}`, [], []);
       // A jump to the next address is not a taken jump to callgrind (nor to a CPU's front end): a taken branch
       // skips the next instruction of the bag, and the expected count leaves it out by the taken rate.
+      // Far operands are never skipped (each stands for its share of the invocation's accesses): the nearest
+      // later instruction without one (the next memory operand takes the last target drawn) comes forward instead.
+      const farNext = (targets.at(-1)?.stream ?? -1) >= input.streams;
+      const skippable = (key: string) =>
+        key !== 'site' && key !== 'call' && !key.includes('branch') && !(farNext && key.includes('mem_'));
+      const later = bag.findIndex((key, j) => j > k && skippable(key));
+      if (later > k + 1) [bag[k + 1], bag[later]] = [bag[later] ?? '', bag[k + 1] ?? ''];
       const next = bag[k + 1];
-      if (next && next !== 'site' && next !== 'call' && !next.includes('branch')) {
+      if (next && skippable(next)) {
         k++;
+        const from = pos;
         emitKey(next);
         const p = 2 ** -site.bits;
-        skipped += site.bits === 0 ? (site.jnz ? 1 : 0) : site.jnz ? 1 - p : p;
+        skipped += (pos - from) * (site.bits === 0 ? (site.jnz ? 1 : 0) : site.jnz ? 1 - p : p);
       }
       ins.push({ text: `${to}:`, label: true });
       continue;
     }
     emitKey(key);
   }
-  // Cursor updates of the window streams used here, then the loop control (printed by the caller).
-  const windowLines = slots.map((n) => (n > 0 ? 2 ** Math.ceil(Math.log2(n)) : 0));
-  windowLines.forEach((lines, s) => {
+  // Cursor updates of the own-cursor streams used here, then the loop control (printed by the caller).
+  const pow2 = (n: number) => (n > 0 ? 2 ** Math.ceil(Math.log2(n)) : 0);
+  const distinct = slots.map((n, s) => Math.min(n, windowCap(s)));
+  const windowLines = distinct.map((n, s) => (s < input.streams ? pow2(n) : 0));
+  slots.slice(input.streams).forEach((n, k) => {
+    input.farSlots[k] = (input.farSlots[k] ?? 0) + n;
+  });
+  windowLines.slice(0, input.streams).forEach((lines, s) => {
     if (lines === 0) return;
     const reg = streamRegisters[s] ?? 'r8';
     ins.push({ text: `add ${reg}, {ADV}`, advance: s });
     ins.push({ text: `and ${reg}, {MASK}`, advance: s });
     pos += 2;
   });
-  const touches = [...slots, chaseLoads];
-  return { ins, count: pos + 2 - skipped, windowLines, touches, chaseLoads, calls };
+  const touches = [...distinct, chaseLoads];
+  // Each call also executes the `ret` it lands on.
+  return { ins, count: pos + 2 - skipped + calls, windowLines, touches, chaseLoads, calls };
 
   function emitKey(key: string): void {
     if (key === 'call') {
@@ -373,6 +448,20 @@ export function generateBlock(input: BlockInput): BlockBody {
       });
       chaseLoads++;
       touch({ kind: 'chase', stream: chaseStream });
+      return;
+    }
+    if (ref.kind === 'window' && ref.stream >= input.streams) {
+      const t = gp.write(pos);
+      emit(`mov ${t}, ${farRegister}`, [farRegister], [t]);
+      ins.push({ text: `shl ${t}, {SHIFT}`, far: ref.stream });
+      ins.push({ text: `and ${t}, {MASK}`, far: ref.stream });
+      for (let k = 0; k < 2; k++) {
+        gp.note(pos, [t], [t]);
+        pos++;
+      }
+      const via = { ...ref, via: t };
+      touch(via);
+      f('{M}', regsOf(via), via);
       return;
     }
     touch(ref);

@@ -5,7 +5,7 @@
 // registers surviving between statements, and every register it touches is declared clobbered.
 import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
-import { type BlockBody, generateBlock, streamRegisters } from './block.ts';
+import { type BlockBody, chaseRegister, farRegister, generateBlock, streamRegisters } from './block.ts';
 import { type BodyShape, cOverheadPerBlock, type StringStart, shapeBody } from './layout.ts';
 import { Random } from './random.ts';
 
@@ -33,9 +33,10 @@ interface BlockCode {
 }
 
 interface Region {
-  kind: 'window' | 'chase';
+  kind: 'window' | 'far' | 'chase';
   bytes: number;
   offset: number;
+  /** ctx->cursor slot of its cursor (shared by all far regions). */
   slot: number;
 }
 
@@ -43,22 +44,42 @@ interface BodyCode {
   fn: string;
   shape: BodyShape;
   blocks: BlockCode[];
-  /** Per stream of the shape (windows, then the chase ring): its region, undefined when unused. */
+  /** Per stream of the shape (own-cursor windows, far windows, then the chase ring): its region, undefined when
+   * unused. */
   regions: (Region | undefined)[];
+  /** Per far stream, the lines of its chunk per invocation (a power of two). */
+  chunks: number[];
+  /** The last block using far streams: it advances the far counter. */
+  lastFarBlock: number;
   stringOffset: number;
 }
 
-/** Data base (3), PRNG, loop counter, per stream a load (and a mask for windows), the red-zone skip. */
-function prologueLength(streams: number, calls: boolean): number {
-  return 5 + 2 * streams + (calls ? 1 : 0);
+/** Data base (3), PRNG, loop counter, per cursor a load (and a mask for windows), the red-zone skip. */
+function prologueLength(cursors: number, calls: boolean): number {
+  return 5 + 2 * cursors + (calls ? 1 : 0);
 }
 
-function epilogueLength(streams: number, calls: boolean): number {
-  return 1 + streams + (calls ? 2 : 0);
+function epilogueLength(cursors: number, calls: boolean): number {
+  return 1 + cursors + (calls ? 2 : 0);
 }
 
 function usedStreams(body: BlockBody): number[] {
   return body.touches.flatMap((t, s) => (t > 0 ? [s] : []));
+}
+
+/** Cursor registers a loop body uses: own-cursor streams, the far counter once, the chase pointer. */
+function usedCursors(
+  body: BlockBody,
+  own: number,
+  windows: number,
+  advancesFar = false,
+): { stream: number; register: string }[] {
+  const used = usedStreams(body);
+  const out = used.filter((s) => s < own).map((s) => ({ stream: s, register: streamRegisters[s] ?? 'r8' }));
+  const far = used.find((s) => s >= own && s < windows);
+  if (far !== undefined || advancesFar) out.push({ stream: far ?? own, register: farRegister });
+  if (used.includes(windows)) out.push({ stream: windows, register: chaseRegister });
+  return out;
 }
 
 function generateBody(fn: string, plan: BodyPlan, knobs: Record<string, number>, random: Random) {
@@ -67,71 +88,125 @@ function generateBody(fn: string, plan: BodyPlan, knobs: Record<string, number>,
     chaseShare: knobs[bodyKnobs.pointerChase] ?? 0.3,
     maxRegionBytes: (knobs[bodyKnobs.maxRegionMiB] ?? 64) * 1024 * 1024,
   });
-  const blocks: BlockCode[] = shape.blocks.map((b) => ({
-    replicas: Array.from({ length: b.replicas }, () => {
-      const body = generateBlock({
-        categories: shape.categories,
-        memory: shape.memory,
-        streams: shape.streams.length,
-        chaseShare: shape.chaseShare,
-        branches: plan.branches,
-        dependencies: plan.dependencies,
-        bodyInstructions: b.bodyInstructions,
-        random,
+  const own = shape.streams.length;
+  const windows = own + shape.far.length;
+  const carry = shape.memory.map(() => 0);
+  const farSlots = shape.far.map(() => 0);
+  const blocks: BlockCode[] = shape.blocks.map((b) => {
+    // Replicas are alternatives: each starts where the earlier blocks left the far chunks.
+    const base = farSlots.slice();
+    const replicas = Array.from({ length: b.replicas }, () => {
+      const owed = carry.slice();
+      let slots = base;
+      const attempt = (bodyInstructions: number) => {
+        owed.forEach((v, i) => {
+          carry[i] = v;
+        });
+        slots = base.slice();
+        return generateBlock({
+          categories: shape.categories,
+          memory: shape.memory,
+          streams: own,
+          farStreams: shape.far.length,
+          farSlots: slots,
+          chaseShare: shape.chaseShare,
+          branches: plan.branches,
+          dependencies: plan.dependencies,
+          bodyInstructions,
+          weight: Math.max(1, Math.round(b.instructions / b.bodyInstructions)) / b.replicas,
+          carry,
+          random,
+        });
+      };
+      const fixedOf = (body: BlockBody) => {
+        const cursors = usedCursors(body, own, windows).length;
+        return (
+          prologueLength(cursors, body.calls > 0) +
+          epilogueLength(cursors, body.calls > 0) +
+          cOverheadPerBlock
+        );
+      };
+      let body = attempt(b.bodyInstructions);
+      // A once-through body must hold the block's instructions itself: what taken branches skip and what the
+      // estimates missed is made up by generating it again, larger or smaller.
+      const deficit = Math.round(b.instructions - fixedOf(body) - body.count);
+      if (b.instructions - fixedOf(body) < 1.5 * body.count && deficit !== 0)
+        body = attempt(b.bodyInstructions + deficit);
+      const fixed = fixedOf(body);
+      slots.forEach((n, k) => {
+        farSlots[k] = Math.max(farSlots[k] ?? 0, n);
       });
-      const streams = usedStreams(body).length;
-      const fixed =
-        prologueLength(streams, body.calls > 0) + epilogueLength(streams, body.calls > 0) + cOverheadPerBlock;
       return { body, iterations: Math.max(1, Math.round((b.instructions - fixed) / body.count)) };
-    }),
-  }));
-  return { fn, shape, blocks };
+    });
+    return { replicas };
+  });
+  const chunks = farSlots.map((n) => (n > 0 ? 2 ** Math.ceil(Math.log2(n)) : 0));
+  const lastFarBlock = blocks.findLastIndex((b) =>
+    b.replicas.some((r) => r.body.touches.slice(own, windows).some((t) => t > 0)),
+  );
+  return { fn, shape, blocks, chunks, farSlots, lastFarBlock };
 }
 
 /**
- * Region sizes. A stream touched A lines per invocation with a footprint of F lines revisits a line every F/A
- * invocations; meanwhile every other stream t touches min(F_t, A_t·F/A) distinct lines (and the string area its
- * lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at least
- * its widest window) is the largest whose distance stays within 0.75 of its bin. A few rounds settle the coupling.
+ * Region sizes. An own cursor advancing D lines per invocation over a region of l lines comes back to a line every
+ * P = l/D invocations. A far stream takes a chunk of C lines per invocation, the next chunk each time, so P = l/C.
+ * A stream touching A distinct lines per invocation holds F = min(l·u, A·P) of them (u: the share of its window or
+ * chunk it uses), and meanwhile every other stream t touches min(F_t, A_t·P) distinct lines (the string area all of
+ * its lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at
+ * least its window or chunk) is the largest whose distance stays within 0.85 of its bin (regions are contiguous, so
+ * their lines spread evenly over the sets and such distances still hit). A few rounds settle the coupling.
  */
 function solveRegions(body: ReturnType<typeof generateBody>, stringLines: number): number[] {
-  const n = body.shape.streams.length + 1;
+  const { shape } = body;
+  const own = shape.streams.length;
+  const windows = own + shape.far.length;
+  const n = windows + 1;
   const touches = new Array<number>(n).fill(0);
   const minLines = new Array<number>(n).fill(1);
+  const advance = new Array<number>(n).fill(0);
   const usage = new Array<number>(n).fill(1);
   const slotsUsed = new Array<number>(n).fill(0);
   const windowSum = new Array<number>(n).fill(0);
   for (const block of body.blocks) {
     for (const r of block.replicas) {
+      const share = r.iterations / block.replicas.length;
       r.body.touches.forEach((t, s) => {
-        touches[s] = (touches[s] ?? 0) + (t * r.iterations) / block.replicas.length;
+        if (s < own || s === windows) touches[s] = (touches[s] ?? 0) + t * share;
       });
       r.body.windowLines.forEach((w, s) => {
+        if (s >= own || w === 0) return;
         minLines[s] = Math.max(minLines[s] ?? 1, w);
-        if (w > 0) {
-          slotsUsed[s] = (slotsUsed[s] ?? 0) + (r.body.touches[s] ?? 0);
-          windowSum[s] = (windowSum[s] ?? 0) + w;
-        }
+        advance[s] = (advance[s] ?? 0) + w * share;
+        slotsUsed[s] = (slotsUsed[s] ?? 0) + (r.body.touches[s] ?? 0);
+        windowSum[s] = (windowSum[s] ?? 0) + w;
       });
     }
   }
-  for (let s = 0; s < n - 1; s++)
+  for (let s = 0; s < own; s++)
     usage[s] = (windowSum[s] ?? 0) > 0 ? (slotsUsed[s] ?? 0) / (windowSum[s] ?? 1) : 1;
-  const bins = [...body.shape.streams, body.shape.streams.at(-1) ?? 2048];
+  body.chunks.forEach((c, k) => {
+    const s = own + k;
+    touches[s] = body.farSlots[k] ?? 0;
+    minLines[s] = Math.max(1, c);
+    advance[s] = c;
+    usage[s] = c > 0 ? (body.farSlots[k] ?? 0) / c : 1;
+  });
+  // The chase ring is walked one line per load.
+  advance[windows] = touches[windows] ?? 0;
+  const bins = [...shape.streams, ...shape.far, shape.streams.at(-1) ?? 2048];
   const lines = minLines.slice();
-  const footprint = (s: number) => (lines[s] ?? 1) * (usage[s] ?? 1);
+  const period = (s: number) => (lines[s] ?? 1) / Math.max(advance[s] ?? 1, 1e-9);
+  const held = (t: number, p: number) => Math.min((lines[t] ?? 1) * (usage[t] ?? 1), (touches[t] ?? 0) * p);
   for (let round = 0; round < 4; round++) {
     for (let s = 0; s < n; s++) {
-      const a = touches[s] ?? 0;
-      if (a <= 0) continue;
-      const goal = (0.75 * (bins[s] ?? 2048)) / 64;
+      if ((touches[s] ?? 0) <= 0) continue;
+      const goal = (0.85 * (bins[s] ?? 2048)) / 64;
       let best = minLines[s] ?? 1;
       for (let l = best; l <= (bins[s] ?? 2048) / 64; l *= 2) {
         lines[s] = l;
-        const period = footprint(s) / a;
-        let distance = footprint(s) + stringLines;
-        for (let t = 0; t < n; t++)
-          if (t !== s) distance += Math.min(footprint(t), (touches[t] ?? 0) * period);
+        const p = period(s);
+        let distance = stringLines;
+        for (let t = 0; t < n; t++) distance += held(t, p);
         if (distance <= goal) best = l;
       }
       lines[s] = best;
@@ -190,12 +265,20 @@ const blockClobbers = [
   'memory',
 ];
 
-function renderReplica(code: BodyCode, r: Replica): string {
+function renderReplica(code: BodyCode, r: Replica, block: number): string {
   const { body } = r;
-  const used = usedStreams(body);
+  const own = code.shape.streams.length;
+  const windows = own + code.shape.far.length;
+  const advancesFar = block === code.lastFarBlock;
+  const cursors = usedCursors(body, own, windows, advancesFar);
   const regionOf = (s: number) => code.regions[s];
   const reg = (s: number) => streamRegisters[s] ?? 'r8';
   const calls = body.calls > 0;
+  // Far regions share the far counter's slot.
+  const slotOf = (s: number, register: string) =>
+    ctxCursor +
+    8 *
+      ((register === farRegister ? code.regions.slice(own, windows).find((x) => x) : regionOf(s))?.slot ?? 0);
   const lines: string[] = [
     `mov r15, qword ptr [r12 + ${ctxData}]`,
     'add r15, 63',
@@ -203,11 +286,11 @@ function renderReplica(code: BodyCode, r: Replica): string {
     `mov r13, qword ptr [r12 + ${ctxRng}]`,
     `mov r14, ${r.iterations}`,
   ];
-  for (const s of used) {
-    lines.push(`mov ${reg(s)}, qword ptr [r12 + ${ctxCursor + 8 * (regionOf(s)?.slot ?? 0)}]`);
-    // Blocks sharing a region step it by different windows: realign the cursor to this block's window.
-    const lines64 = body.windowLines[s];
-    if (lines64) lines.push(`and ${reg(s)}, ${(regionOf(s)?.bytes ?? 64) - 64 * lines64}`);
+  for (const { stream: s, register } of cursors) {
+    lines.push(`mov ${register}, qword ptr [r12 + ${slotOf(s, register)}]`);
+    // Blocks sharing a cursor step it by different windows: realign the cursor to this block's window.
+    if (s < own)
+      lines.push(`and ${register}, ${(regionOf(s)?.bytes ?? 64) - 64 * (body.windowLines[s] ?? 1)}`);
   }
   if (calls) lines.push('lea rsp, [rsp - 128]');
   lines.push('.Ll%=:');
@@ -217,7 +300,7 @@ function renderReplica(code: BodyCode, r: Replica): string {
       const region = regionOf(i.mem.stream);
       text = text.replace(
         '{M}',
-        `[r15 + ${reg(i.mem.stream)} + ${(region?.offset ?? 0) + 64 * i.mem.slot + 16 * i.mem.word}]`,
+        `[r15 + ${i.mem.via ?? reg(i.mem.stream)} + ${(region?.offset ?? 0) + 64 * i.mem.slot + 16 * i.mem.word}]`,
       );
     }
     if (i.advance !== undefined) {
@@ -226,13 +309,21 @@ function renderReplica(code: BodyCode, r: Replica): string {
         .replace('{ADV}', String(w))
         .replace('{MASK}', String((regionOf(i.advance)?.bytes ?? w) - w));
     }
+    if (i.far !== undefined) {
+      // position = 64 × invocation × chunk, within the region: the chunk's lines follow as slots.
+      const chunk = code.chunks[i.far - own] ?? 1;
+      text = text
+        .replace('{SHIFT}', String(Math.log2(chunk)))
+        .replace('{MASK}', String((regionOf(i.far)?.bytes ?? 64) - 64));
+    }
     lines.push(text);
   }
   lines.push('dec r14', 'jnz .Ll%=');
   if (calls) lines.push('lea rsp, [rsp + 128]');
+  if (advancesFar) lines.push(`add ${farRegister}, 64`);
   lines.push(`mov qword ptr [r12 + ${ctxRng}], r13`);
-  for (const s of used)
-    lines.push(`mov qword ptr [r12 + ${ctxCursor + 8 * (regionOf(s)?.slot ?? 0)}], ${reg(s)}`);
+  for (const { stream: s, register } of cursors)
+    lines.push(`mov qword ptr [r12 + ${slotOf(s, register)}], ${register}`);
   // The call target: one `ret`, out of the straight path. The red zone below rsp was skipped above.
   if (calls) lines.push('jmp .Le%=', '.Ls%=:', 'ret', '.Le%=:');
   return printAsm(lines, blockClobbers);
@@ -253,13 +344,13 @@ function renderBody(code: BodyCode): string {
     out.push(`    /* block ${b}: ${block.replicas.length} replica(s) */`);
     if (block.replicas.length === 1) {
       const only = block.replicas[0];
-      if (only) out.push(renderReplica(code, only));
+      if (only) out.push(renderReplica(code, only, b));
       return;
     }
     out.push(`    switch (c->request_id % ${block.replicas.length}u) {`);
     block.replicas.forEach((r, i) => {
       out.push(`  ${i === block.replicas.length - 1 ? 'default' : `case ${i}`}:`);
-      out.push(renderReplica(code, r));
+      out.push(renderReplica(code, r, b));
       out.push('    break;');
     });
     out.push('    }');
@@ -299,22 +390,31 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
   let slot = 0;
   const codes: BodyCode[] = entries.map((e, index) => {
     const generated = generateBody(e.fn, e.body, plan.knobs, new Random(plan.seed, index));
+    // All string ops work on one area at its start: movs and cmps span twice their bytes.
     const stringBytes = generated.shape.strings.reduce(
-      (m, s) => Math.max(m, 2 * s.count * s.elementBytes),
+      (m, s) => Math.max(m, (s.op === 'movs' || s.op === 'cmps' ? 2 : 1) * s.count * s.elementBytes),
       0,
     );
     const stringOffset = offset;
     offset += Math.ceil(stringBytes / 64) * 64;
-    const lines = solveRegions(generated, stringBytes / 64);
+    const lines = solveRegions(generated, Math.ceil(stringBytes / 64));
+    const own = generated.shape.streams.length;
+    const windows = own + generated.shape.far.length;
+    let farSlot: number | undefined;
+    const takeSlot = () => {
+      if (slot >= cursorSlots) throw new Error(`body ${e.fn}: more than ${cursorSlots} cursor slots`);
+      return slot++;
+    };
     const regions = lines.map((l, s): Region | undefined => {
       const touched = generated.blocks.some((b) => b.replicas.some((r) => (r.body.touches[s] ?? 0) > 0));
       if (!touched) return undefined;
-      if (slot >= cursorSlots) throw new Error(`body ${e.fn}: more than ${cursorSlots} cursor slots`);
+      const kind = s === windows ? 'chase' : s >= own ? 'far' : 'window';
+      if (kind === 'far') farSlot ??= takeSlot();
       const region: Region = {
-        kind: s === generated.shape.streams.length ? 'chase' : 'window',
+        kind,
         bytes: l * 64,
         offset,
-        slot: slot++,
+        slot: kind === 'far' ? (farSlot ?? 0) : takeSlot(),
       };
       offset += region.bytes;
       return region;
@@ -328,8 +428,10 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     '    uint8_t *base = (uint8_t *)(((uintptr_t)ctx->data + 63) & ~(uintptr_t)63);',
   ];
   codes.forEach((code, b) => {
+    const slots = new Set<number>();
     code.regions.forEach((r) => {
-      if (!r) return;
+      if (!r || slots.has(r.slot)) return;
+      slots.add(r.slot);
       if (r.kind === 'chase') {
         init.push(
           `    ctx->cursor[${r.slot}] = (uint64_t)(uintptr_t)ditto_body_ring(base + ${r.offset}, ${r.bytes / 64}u, ${plan.seed * 64 + b}u);`,
@@ -349,7 +451,7 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     const regions = code.regions
       .map((r, i) =>
         r
-          ? ` *   ${r.kind} ${i}: ${r.bytes} B at +${r.offset} (bin ${s.streams[i] ?? s.streams.at(-1)} B)`
+          ? ` *   ${r.kind} ${i}: ${r.bytes} B at +${r.offset} (bin ${[...s.streams, ...s.far][i] ?? s.streams.at(-1)} B)`
           : '',
       )
       .filter((x) => x)

@@ -10,12 +10,20 @@
 //   cannot reach its footprint by looping (its share of N is smaller than the footprint) runs once per invocation
 //   and has R replicas chosen by request_id, so a replica's code is reused only after R invocations: its reuse
 //   distance ≈ R × the code touched per invocation.
-// * D-cache working set: each memory operand gets a target bin. Bins ≤ reuseLimitBytes are realized exactly by
-//   re-touching, within the same loop iteration, the line that was D distinct lines ago (the LRU stack distance,
-//   D in (S_prev, S] lines). Larger bins become streams: regions of ctx->data walked a window of lines per
-//   iteration (lines in a shuffled order inside the window), the cursor kept in ctx->cursor between invocations;
-//   the region size is solved so that a line's reuse distance (its own region plus what the other streams touch
-//   meanwhile) falls in the bin. A share of the loads of the largest stream chase pointers through a random ring.
+// * D-cache working set: each memory operand gets a target bin, as a share of the invocation's accesses: the stream
+//   bins keep their absolute accesses per invocation (the histogram also counts string iterations, pushes and pops,
+//   which hit), the smallest reuse bins give up the difference. Bins ≤ reuseLimitBytes are realized by re-touching,
+//   within the same loop iteration, the line that was D distinct lines ago (the LRU stack distance, D in
+//   (S_prev, S] lines). Larger bins become streams, each a region of ctx->data. The two smallest have a cursor
+//   register each (r8, r9), kept in ctx->cursor between invocations: a loop iteration walks a window of lines (at
+//   most a quarter of the bin, so a long once-through body cycles over it) and advances the cursor by it. All
+//   other stream bins (up to maxFarStreams, down to a share of minMemoryShare) are far streams: each takes the
+//   next chunk of its region per invocation, its lines one after the other over all once-through blocks (loop
+//   bodies would re-touch them each iteration, so their far operands go to later blocks), at position
+//   (invocations × chunk) mod region, from one shared counter (r10) with a shift and a mask (two instructions
+//   taken from the mix). Region sizes are solved so that a line's reuse distance (its own region plus what the
+//   other streams touch meanwhile) falls in the bin. A share of the loads of the largest own-cursor stream chase
+//   pointers through a random ring (r11). Taken branches never skip a far operand.
 // * The mix, branches and dependency histograms shape the instructions of each loop body (block.ts).
 
 import type { StringOp } from '../../analyze/cpu/isa.ts';
@@ -24,8 +32,10 @@ import { apportion } from './random.ts';
 
 /** Target bins at or below this size are realized as in-iteration reuse, larger ones as streams. */
 export const reuseLimitBytes = 1024;
-/** Stream cursor registers available per block (r8–r11). */
-export const maxStreams = 4;
+/** Window streams with a cursor register of their own (r8, r9); the others share one cursor (r10). */
+export const registerStreams = 2;
+/** Window streams sharing the far cursor. */
+export const maxFarStreams = 10;
 /** Loop blocks per body (one per kept i-cache bin). */
 export const maxBlocks = 4;
 /** Estimated code bytes per generated instruction, to size blocks before they exist. */
@@ -36,7 +46,7 @@ export const cOverheadPerBlock = 6;
 /** Replicas of a once-through block (code size bound). */
 export const maxReplicas = 16;
 /** Memory bins carrying less than this share of accesses are folded into their nearest kept neighbour. */
-const minMemoryShare = 0.004;
+const minMemoryShare = 0.0003;
 
 export interface Category {
   ext: 'base' | 'sse' | 'avx';
@@ -57,7 +67,7 @@ export interface MemoryTarget {
   /** Target size bin in bytes (hit first in a cache of this size). */
   sizeBytes: number;
   share: number;
-  /** reuse: LRU stack distance in lines; stream: index into `streams`. */
+  /** reuse: LRU stack distance in lines; stream: index into `streams` then `far` (one numbering). */
   kind: 'reuse' | 'stream';
   distanceLines: number;
   stream: number;
@@ -80,9 +90,11 @@ export interface BodyShape {
   /** Loop-body categories (string ops excluded), shares summing to 1. */
   categories: Category[];
   memory: MemoryTarget[];
-  /** Window stream bins (bytes), smallest first; with pointer chasing at most maxStreams − 1 (the ring takes one). */
+  /** Window stream bins (bytes) with a cursor register each, smallest first (at most registerStreams). */
   streams: number[];
-  /** Share of the largest stream's loads that chase pointers. */
+  /** Larger window stream bins sharing the far cursor, smallest first; stream indices follow `streams`. */
+  far: number[];
+  /** Share of the largest register stream's loads that chase pointers. */
   chaseShare: number;
   blocks: BlockShape[];
 }
@@ -141,11 +153,16 @@ function foldBins(bins: { size: number; share: number }[], minShare: number, lim
   return kept.filter((k) => k.share > 0).sort((a, b) => a.size - b.size);
 }
 
+/**
+ * `operands`: memory operands per invocation. The histogram counts every access, string iterations, pushes and pops
+ * included; those hit near the top of the stack or in the string area, so the stream bins keep their absolute
+ * accesses per invocation and the smallest reuse bins give up the difference.
+ */
 export function memoryTargets(
   plan: BodyPlan,
   maxRegionBytes: number,
-  streamLimit: number,
-): { memory: MemoryTarget[]; streams: number[] } {
+  operands: number,
+): { memory: MemoryTarget[]; streams: number[]; far: number[] } {
   const d = plan.cache.dcache;
   const sizes = plan.cache.sizesBytes;
   const bins = sizes.map((size, i) => ({ size, share: d.workingSet[i] ?? 0 }));
@@ -162,12 +179,28 @@ export function memoryTargets(
   let streamBins = foldBins(
     bounded.filter((b) => b.size > reuseLimitBytes),
     minMemoryShare,
-    streamLimit,
+    registerStreams + maxFarStreams,
   );
   // Reuse needs lines touched earlier in the iteration: one small stream always exists to provide them.
   if (streamBins.length === 0) streamBins = [{ size: 2 * reuseLimitBytes, share: 0 }];
-  const all = [...reuseBins, ...streamBins];
-  const total = all.reduce((s, b) => s + b.share, 0);
+  const total = [...reuseBins, ...streamBins].reduce((s, b) => s + b.share, 0);
+  const scale = operands > 0 ? Math.max(1, d.accessesPerRequest / operands) : 1;
+  const streamShare = Math.min(
+    1,
+    (scale * streamBins.reduce((s, b) => s + b.share, 0)) / Math.max(total, 1e-12),
+  );
+  let excess = streamShare - streamBins.reduce((s, b) => s + b.share, 0) / Math.max(total, 1e-12);
+  const reuse = reuseBins.map((b) => {
+    const share = b.share / Math.max(total, 1e-12);
+    const taken = Math.min(share, excess);
+    excess -= taken;
+    return { size: b.size, share: share - taken };
+  });
+  const all = [
+    ...reuse,
+    ...streamBins.map((b) => ({ size: b.size, share: (scale * b.share) / Math.max(total, 1e-12) })),
+  ];
+  const sum = all.reduce((s, b) => s + b.share, 0);
   const streams = streamBins.map((b) => b.size);
   let previous = 0;
   const memory = all.map((b): MemoryTarget => {
@@ -177,13 +210,13 @@ export function memoryTargets(
     const isStream = b.size > reuseLimitBytes;
     return {
       sizeBytes: b.size,
-      share: total > 0 ? b.share / total : 0,
+      share: sum > 0 ? b.share / sum : 0,
       kind: isStream ? 'stream' : 'reuse',
       distanceLines: isStream ? 0 : distanceLines,
       stream: isStream ? streams.indexOf(b.size) : -1,
     };
   });
-  return { memory, streams };
+  return { memory, streams: streams.slice(0, registerStreams), far: streams.slice(registerStreams) };
 }
 
 export interface ShapeOptions {
@@ -204,11 +237,14 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     .filter((c): c is Category => c !== undefined && c.cls !== 'string' && c.share > 0);
   const catTotal = categories.reduce((s, c) => s + c.share, 0);
   for (const c of categories) c.share = catTotal > 0 ? c.share / catTotal : 0;
-  const { memory, streams } = memoryTargets(
-    plan,
-    options.maxRegionBytes,
-    options.chaseShare > 0 ? maxStreams - 1 : maxStreams,
-  );
+  // Explicit memory operands per invocation (string ops, calls and returns access memory implicitly).
+  const operands =
+    instructions *
+    Object.entries(plan.mix.categories).reduce((s, [k, v]) => {
+      const c = parseCategory(k, v);
+      return s + (c && c.mem !== 'no_mem' && !['call', 'ret', 'string'].includes(c.cls) ? v : 0);
+    }, 0);
+  const { memory, streams, far } = memoryTargets(plan, options.maxRegionBytes, operands);
 
   const ic = plan.cache.icache;
   const isizes = plan.cache.sizesBytes;
@@ -218,7 +254,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
   let kept = foldBins(ibins, 0.05, maxBlocks);
   if (kept.length === 0) kept = [{ size: 1024, share: 1 }];
   const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
-  const prologue = 16 + 2 * maxStreams;
+  const prologue = 16 + 2 * (registerStreams + 2);
   const shares = apportion(
     kept.map((k) => k.share),
     1000,
@@ -249,5 +285,5 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
             : 1,
       }),
     );
-  return { instructions, strings, categories, memory, streams, chaseShare: options.chaseShare, blocks };
+  return { instructions, strings, categories, memory, streams, far, chaseShare: options.chaseShare, blocks };
 }
