@@ -22,6 +22,11 @@ typedef enum {
 
 typedef enum { DITTO_IO_EPOLL, DITTO_IO_BLOCKING, DITTO_IO_NONBLOCKING } ditto_io;
 
+/* The system calls that move request and response bytes on a connection, as the original made them. Vectored
+ * calls carry one iovec per contiguous range of output (headers and filler; file ranges go out with sendfile). */
+typedef enum { DITTO_RECV_READ, DITTO_RECV_READV, DITTO_RECV_RECVFROM, DITTO_RECV_RECVMSG } ditto_recv_call;
+typedef enum { DITTO_SEND_WRITE, DITTO_SEND_WRITEV, DITTO_SEND_SENDTO, DITTO_SEND_SENDMSG } ditto_send_call;
+
 typedef enum {
     DITTO_OP_FILE_READ,
     DITTO_OP_FILE_WRITE,
@@ -79,6 +84,8 @@ typedef struct {
     ditto_protocol protocol;
     ditto_model model;
     ditto_io io;
+    ditto_recv_call recv_call;
+    ditto_send_call send_call;
     uint32_t accept_threads;
     uint32_t network_threads;
     uint32_t worker_processes;

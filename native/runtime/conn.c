@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -27,6 +29,23 @@ void conn_free(conn *c)
     free(c);
 }
 
+/* One receive with the planned call. */
+static ssize_t sock_recv(int fd, char *buf, size_t len)
+{
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    switch (ditto_clone_config.recv_call) {
+    case DITTO_RECV_READV:
+        return readv(fd, &iov, 1);
+    case DITTO_RECV_RECVFROM:
+        return recvfrom(fd, buf, len, 0, NULL, NULL);
+    case DITTO_RECV_RECVMSG:
+        return recvmsg(fd, &msg, 0);
+    default:
+        return read(fd, buf, len);
+    }
+}
+
 static int read_once(conn *c)
 {
     if (c->in_cap - c->in_len < READ_CHUNK) {
@@ -38,7 +57,7 @@ static int read_once(conn *c)
             die("growing an input buffer");
         c->in_cap = cap;
     }
-    ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+    ssize_t n = sock_recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
     if (n > 0) {
         c->in_len += (size_t)n;
         return 1;

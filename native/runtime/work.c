@@ -7,6 +7,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -278,13 +279,30 @@ int out_pending(const outbuf *o)
     return o->sent < o->len || o->seg_done < o->nseg;
 }
 
+/* One send with the planned call; SIGPIPE is ignored, so write and writev to a closed peer fail with EPIPE too. */
+static ssize_t sock_send(int fd, const char *buf, size_t len)
+{
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    switch (ditto_clone_config.send_call) {
+    case DITTO_SEND_WRITEV:
+        return writev(fd, &iov, 1);
+    case DITTO_SEND_SENDTO:
+        return sendto(fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+    case DITTO_SEND_SENDMSG:
+        return sendmsg(fd, &msg, MSG_NOSIGNAL);
+    default:
+        return write(fd, buf, len);
+    }
+}
+
 int out_flush(outbuf *o, int fd, int data_fd)
 {
     while (out_pending(o)) {
         size_t next = o->seg_done < o->nseg ? o->segs[o->seg_done].at : o->len;
         ssize_t n;
         if (o->sent < next) {
-            n = send(fd, o->mem + o->sent, next - o->sent, MSG_NOSIGNAL);
+            n = sock_send(fd, o->mem + o->sent, next - o->sent);
             if (n > 0)
                 o->sent += (size_t)n;
         } else {

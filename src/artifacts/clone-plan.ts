@@ -67,6 +67,13 @@ export const clonePlanSchema = z.strictObject({
       'process-per-connection',
     ]),
     io: z.enum(['epoll', 'blocking', 'nonblocking']),
+    /**
+     * The system calls that receive requests and send responses, by their kernel names (recv and send are recvfrom
+     * and sendto to the kernel). Vectored calls carry one iovec per contiguous range of output: headers and filler
+     * go out in one call, file ranges of the payload (sendfile ops) with sendfile after it.
+     */
+    receive: z.enum(['read', 'readv', 'recvfrom', 'recvmsg']),
+    send: z.enum(['write', 'writev', 'sendto', 'sendmsg']),
     acceptThreads: z.number().int().nonnegative(),
     networkThreads: z.number().int().positive(),
     workerProcesses: z.number().int().nonnegative(),

@@ -3,9 +3,11 @@ import type { BodyPlan, ClonePlan, SyscallOp } from '../artifacts/clone-plan.ts'
 import type { Profile, RequestClass } from '../artifacts/profile.ts';
 import { DittoError } from '../errors.ts';
 import { responseFraming } from './framing.ts';
+import { bodyInstructions } from './runtime-cost.ts';
 
 /**
- * Knobs, 1 = as profiled (the tuner moves them): `instructions.<class>` scales a class's dynamic instructions,
+ * Knobs, 1 = as profiled (the tuner moves them): `instructions.<class>` scales a class's dynamic instructions
+ * (the clone's total: the body gets the scaled figure less the runtime's own instructions),
  * `syscalls.<class>` its per-request system calls, `response.<class>` its response payload.
  */
 export type Knobs = Record<string, number>;
@@ -28,6 +30,7 @@ function networkPlan(profile: Profile): ClonePlan['network'] {
   const io: ClonePlan['network']['io'] = n.io === 'blocking' || n.io === 'nonblocking' ? n.io : 'epoll';
   const common = {
     io,
+    ...socketCalls(profile),
     acceptThreads: n.acceptThreads,
     networkThreads: Math.max(1, n.networkThreads),
     workerProcesses: 0,
@@ -47,7 +50,9 @@ const fileOps: Record<string, SyscallOp['op']> = {
   writev: 'file_write',
   pread64: 'file_pread',
   pwrite64: 'file_pwrite',
-  sendfile: 'sendfile',
+  // Syncs are recorded against files (they name no descriptor kind of their own).
+  fsync: 'fsync',
+  fdatasync: 'fdatasync',
 };
 const plainOps: Record<string, SyscallOp['op']> = {
   fsync: 'fsync',
@@ -59,14 +64,23 @@ const plainOps: Record<string, SyscallOp['op']> = {
   newfstatat: 'stat',
   statx: 'stat',
 };
+// sendfile is recorded against the descriptor it writes to: the socket.
+const socketOps: Record<string, SyscallOp['op']> = { sendfile: 'sendfile' };
 
-/** The calls a request makes on files (socket I/O and readiness waits are the runtime's own). */
+function opOf(name: string, target: 'socket' | 'file' | 'other' | null): SyscallOp['op'] | undefined {
+  if (target === 'file') return fileOps[name];
+  if (target === 'socket') return socketOps[name];
+  if (target === null) return plainOps[name];
+  return undefined;
+}
+
+/** The calls a request makes on files (reading requests, sending responses and readiness waits are the runtime's own). */
 function syscallOps(profile: Profile, cls: RequestClass, scale: number): SyscallOp[] {
   const entries = profile.syscalls.find((s) => s.class === cls)?.syscalls ?? [];
   const ops: SyscallOp[] = [];
   for (const e of entries) {
     if (e.role !== 'network' && e.role !== 'worker') continue;
-    const op = e.target === 'file' ? fileOps[e.name] : e.target === null ? plainOps[e.name] : undefined;
+    const op = opOf(e.name, e.target);
     if (!op || e.callsPerRequest <= 0) continue;
     const bytes =
       e.bytesPerRequest && e.callsPerRequest > 0 ? Math.round(e.bytesPerRequest / e.callsPerRequest) : 0;
@@ -80,11 +94,37 @@ function syscallOps(profile: Profile, cls: RequestClass, scale: number): Syscall
   return ops;
 }
 
+type Receive = ClonePlan['network']['receive'];
+type Send = ClonePlan['network']['send'];
+const receiveCalls: readonly Receive[] = ['read', 'readv', 'recvfrom', 'recvmsg'];
+const sendCalls: readonly Send[] = ['write', 'writev', 'sendto', 'sendmsg'];
+
+/**
+ * The calls the network threads receive requests and send responses with: the most frequent of each kind on
+ * sockets, over the classes weighted by their share. read and write when the profile has no socket calls.
+ */
+export function socketCalls(profile: Profile): { receive: Receive; send: Send } {
+  const counts = new Map<string, number>();
+  for (const { name, share } of profile.workload.classes) {
+    const entries = profile.syscalls.find((s) => s.class === name)?.syscalls ?? [];
+    for (const e of entries) {
+      if (e.role !== 'network' || e.target !== 'socket') continue;
+      counts.set(e.name, (counts.get(e.name) ?? 0) + share * e.callsPerRequest);
+    }
+  }
+  const most = <T extends string>(calls: readonly T[]): T => {
+    let best = calls[0]!;
+    for (const c of calls) if ((counts.get(c) ?? 0) > (counts.get(best) ?? 0)) best = c;
+    return best;
+  };
+  return { receive: most(receiveCalls), send: most(sendCalls) };
+}
+
 function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan | null {
   const body = profile.cpu.find((c) => c.class === cls)?.body;
   if (!body) return null;
   return {
-    instructions: body.instructionsPerRequest * scale,
+    instructions: bodyInstructions(profile.protocol, cls, body.instructionsPerRequest * scale),
     mix: body.mix,
     branches: body.branches,
     dependencies: body.dependencies,

@@ -20,9 +20,13 @@ import type { LoadOptions } from '../../src/collect/load/options.ts';
 import { parseRedisBenchmarkCsv } from '../../src/collect/load/redis-benchmark.ts';
 import { runDittoLoad } from '../../src/collect/load/run.ts';
 import { parseWrkOutput } from '../../src/collect/load/wrk.ts';
+import { cacheRunPlan } from '../../src/collect/valgrind/geometry.ts';
+import { dittoLoadDriver, profileCpuBody } from '../../src/collect/valgrind/runner.ts';
 import { emitCloneBuild, runtimeSourceFiles } from '../../src/emit/runtime/build.ts';
 import { emitRuntimeConfig } from '../../src/emit/runtime/config.ts';
 import { packagePath } from '../../src/package-root.ts';
+import { runtimeInstructions } from '../../src/plan/runtime-cost.ts';
+import { targetSpecSchema } from '../../src/spec/target-spec.ts';
 import { freePort, waitForPort } from '../../src/sys/ports.ts';
 import { type RunningProcess, run, start, stopAll } from '../../src/sys/process.ts';
 import { smallPlan } from '../fixtures/runtime/plan.ts';
@@ -128,6 +132,14 @@ const getFraming = {
   http: 'HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: '.length + 3.25 + 4,
 };
 
+/** Calls of one syscall in an `strace -c` summary table (0 when absent). */
+function straceCalls(table: string, name: string): number {
+  return Number(
+    new RegExp(`^\\s*[\\d.]+\\s+[\\d.]+\\s+\\d+\\s+(\\d+)(?:\\s+\\d+)?\\s+${name}$`, 'm').exec(table)?.[1] ??
+      0,
+  );
+}
+
 const clients = {
   memcached: async (port: number) => {
     const r = await run('memcaslap', ['-s', `127.0.0.1:${port}`, '-T', '1', '-c', '8', '-t', '2s'], {
@@ -165,7 +177,7 @@ const clients = {
   },
 };
 
-const models: ClonePlan['network'][] = [
+const models: Parameters<typeof smallPlan>[1][] = [
   { model: 'dispatch', io: 'epoll', acceptThreads: 1, networkThreads: 2, workerProcesses: 0 },
   { model: 'event-loop', io: 'epoll', acceptThreads: 0, networkThreads: 1, workerProcesses: 0 },
   { model: 'process-workers', io: 'epoll', acceptThreads: 0, networkThreads: 1, workerProcesses: 2 },
@@ -342,17 +354,154 @@ test('syscalls per request follow the plan: 1 fdatasync and 1 pwrite per set, 0.
     await clone.process.stop({ signal: 'SIGTERM', graceMs: 5000 });
   }
   const table = readFileSync(out, 'utf8');
-  const calls = (name: string) =>
-    Number(
-      new RegExp(`^\\s*[\\d.]+\\s+[\\d.]+\\s+\\d+\\s+(\\d+)(?:\\s+\\d+)?\\s+${name}$`, 'm').exec(
-        table,
-      )?.[1] ?? 0,
-    );
+  const calls = (name: string) => straceCalls(table, name);
   console.error(`# syscalls: ${sets} sets, ${gets} gets\n${table}`);
   // In-flight requests when a run ends are served but not counted by the client: allow a few per connection.
   assert.ok(Math.abs(calls('fdatasync') - sets) <= 8, `fdatasync ${calls('fdatasync')} for ${sets} sets`);
   assert.ok(Math.abs(calls('pwrite64') - sets) <= 8, `pwrite ${calls('pwrite64')} for ${sets} sets`);
   assert.ok(Math.abs(calls('pread64') / gets - 0.5) < 0.05, `pread ${calls('pread64')} for ${gets} gets`);
+});
+
+/** A get-only plan whose requests make the given file ops and reach the socket with the given calls. */
+function syscallPlan(
+  protocol: ClonePlan['protocol'],
+  receive: ClonePlan['network']['receive'],
+  send: ClonePlan['network']['send'],
+  syscalls: ClonePlan['classes'][number]['syscalls'],
+): ClonePlan {
+  const base = smallPlan(protocol, { ...models[1]!, receive, send }, { background: [] });
+  return {
+    ...base,
+    classes: [{ ...base.classes[0]!, responsePayload: [{ size: 1000, weight: 1 }], syscalls }],
+  };
+}
+
+/** strace -c -f of a clone under `connections` × depth-1 get load: calls per served request, by syscall. */
+async function syscallsPerRequest(plan: ClonePlan, names: string[]): Promise<Record<string, number>> {
+  const dir = await buildClone(plan);
+  const out = join(work, `strace-${cloneCount}.txt`);
+  const clone = await startClone(dir, [
+    'strace',
+    '-f',
+    '-qq',
+    '-c',
+    '-o',
+    out,
+    '-e',
+    `trace=${names.join(',')}`,
+  ]);
+  let requests = 0;
+  try {
+    const load = await runDittoLoad(loadOptions(clone, plan.protocol, { connections: 2, durationS: 1.5 }));
+    assert.equal(load.errors + (load.protocolErrors ?? 0), 0);
+    requests = load.responses;
+  } finally {
+    await clone.process.stop({ signal: 'SIGTERM', graceMs: 5000 });
+  }
+  assert.ok(requests > 1000, `${requests} requests`);
+  const table = readFileSync(out, 'utf8');
+  console.error(
+    `# ${plan.protocol} ${plan.network.receive}/${plan.network.send}: ${requests} requests\n${table}`,
+  );
+  return Object.fromEntries(names.map((n) => [n, straceCalls(table, n) / requests]));
+}
+
+/** Measured within 2% of planned, for each syscall; under 0.02 per request where the plan has none. */
+function assertPerRequest(measured: Record<string, number>, planned: Record<string, number>) {
+  for (const [name, want] of Object.entries(planned)) {
+    const got = measured[name] ?? 0;
+    // Planned none: only the start's calls (the loader reading libraries, the data file being written).
+    if (want === 0) assert.ok(got < 0.02, `${name}: ${got.toFixed(4)} per request, planned none`);
+    else
+      assert.ok(
+        Math.abs(got - want) / want < 0.02,
+        `${name}: ${got.toFixed(4)} per request, planned ${want}`,
+      );
+  }
+}
+
+test('file ops under load as planned: stat, open_close, sendfile (headers by writev, body by sendfile), file_read, file_write', async () => {
+  const plan = syscallPlan('http', 'recvfrom', 'writev', [
+    { op: 'stat', perRequest: 1, bytes: 0, pattern: 'sequential' },
+    { op: 'open_close', perRequest: 1, bytes: 0, pattern: 'sequential' },
+    { op: 'sendfile', perRequest: 1, bytes: 1000, pattern: 'sequential' },
+    { op: 'file_read', perRequest: 1.5, bytes: 100, pattern: 'sequential' },
+    { op: 'file_write', perRequest: 1, bytes: 200, pattern: 'random' },
+  ]);
+  const names = [
+    'recvfrom',
+    'writev',
+    'sendfile',
+    'newfstatat',
+    'openat',
+    'close',
+    'read',
+    'write',
+    'sendto',
+  ];
+  const m = await syscallsPerRequest(plan, names);
+  // One writev of the headers (one iovec) and one sendfile of the 1000-byte body per request, as nginx does.
+  assertPerRequest(m, {
+    recvfrom: 1,
+    writev: 1,
+    sendfile: 1,
+    newfstatat: 1,
+    openat: 1,
+    close: 1,
+    read: 1.5,
+    write: 1,
+    sendto: 0,
+  });
+});
+
+for (const [protocol, receive, send] of [
+  ['memcached', 'read', 'sendmsg'],
+  ['redis', 'recvmsg', 'write'],
+  ['memcached', 'readv', 'sendto'],
+  ['http', 'read', 'writev'],
+] as const) {
+  test(`${protocol}: requests received with ${receive}, responses sent with ${send}, one each per request`, async () => {
+    const all = ['read', 'readv', 'recvfrom', 'recvmsg', 'write', 'writev', 'sendto', 'sendmsg'];
+    const m = await syscallsPerRequest(syscallPlan(protocol, receive, send, []), all);
+    assertPerRequest(m, Object.fromEntries(all.map((n) => [n, n === receive || n === send ? 1 : 0])));
+  });
+}
+
+test('the runtime instruction table (src/plan/runtime-cost.ts) is within 10% of a fresh callgrind measurement', async () => {
+  // As the profile measures the original: one class at a time, the per-instruction callgrind window only.
+  const window = cacheRunPlan().filter((p) => p.role.kind === 'platform' && p.role.level === 'l2');
+  for (const [protocol, classes] of Object.entries(runtimeInstructions)) {
+    for (const [cls, table] of Object.entries(classes)) {
+      const base = smallPlan(protocol as ClonePlan['protocol'], { ...models[1]! }, { background: [] });
+      // Empty bodies (fixtures/runtime/body.c) and no file ops; memcached gets hit with one byte (a miss is
+      // shorter than any profiled get).
+      const payload = protocol === 'memcached' && cls === 'get' ? 1 : 0;
+      const plan: ClonePlan = {
+        ...base,
+        classes: base.classes.map((c) => ({
+          ...c,
+          responsePayload: [{ size: payload, weight: 1 }],
+          syscalls: [],
+        })),
+      };
+      const dir = await buildClone(plan);
+      const spec = targetSpecSchema.parse({
+        name: 'clone',
+        command: [join(dir, 'bin', 'clone'), '--port', '{port}'],
+        protocol,
+        workload: { getRatio: cls === 'get' ? 1 : 0 },
+      });
+      const run = await profileCpuBody(spec, { load: dittoLoadDriver(spec), plan: window.slice(0, 1) });
+      const measured = run.body.instructionsPerRequest;
+      console.error(
+        `# runtime instructions ${protocol} ${cls}: measured ${measured.toFixed(0)}, table ${table}`,
+      );
+      assert.ok(
+        Math.abs(measured - table) / table < 0.1,
+        `${protocol} ${cls}: ${measured.toFixed(0)}, table ${table}`,
+      );
+    }
+  }
 });
 
 test('every golden runtime config compiles and links with the runtime', async () => {

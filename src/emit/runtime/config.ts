@@ -26,6 +26,20 @@ const ioEnum = {
   nonblocking: 'DITTO_IO_NONBLOCKING',
 } as const;
 
+const receiveEnum = {
+  read: 'DITTO_RECV_READ',
+  readv: 'DITTO_RECV_READV',
+  recvfrom: 'DITTO_RECV_RECVFROM',
+  recvmsg: 'DITTO_RECV_RECVMSG',
+} as const;
+
+const sendEnum = {
+  write: 'DITTO_SEND_WRITE',
+  writev: 'DITTO_SEND_WRITEV',
+  sendto: 'DITTO_SEND_SENDTO',
+  sendmsg: 'DITTO_SEND_SENDMSG',
+} as const;
+
 const opEnum: Record<SyscallOp['op'], string> = {
   file_read: 'DITTO_OP_FILE_READ',
   file_write: 'DITTO_OP_FILE_WRITE',
@@ -144,6 +158,8 @@ export function renderRuntimeConfig(plan: ClonePlan): string {
     `    .protocol = ${protocolEnum[plan.protocol]},`,
     `    .model = ${modelEnum[n.model]},`,
     `    .io = ${ioEnum[n.io]},`,
+    `    .recv_call = ${receiveEnum[n.receive]},`,
+    `    .send_call = ${sendEnum[n.send]},`,
     `    .accept_threads = ${u32(n.acceptThreads)},`,
     `    .network_threads = ${u32(n.networkThreads)},`,
     `    .worker_processes = ${u32(n.workerProcesses)},`,

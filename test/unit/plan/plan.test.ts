@@ -5,7 +5,8 @@ import { clonePlanSchema } from '../../../src/artifacts/clone-plan.ts';
 import { type Profile, profileSchema } from '../../../src/artifacts/profile.ts';
 import { DittoError } from '../../../src/errors.ts';
 import { responseFraming } from '../../../src/plan/framing.ts';
-import { planClone } from '../../../src/plan/plan.ts';
+import { planClone, socketCalls } from '../../../src/plan/plan.ts';
+import { bodyInstructions, runtimeInstructions } from '../../../src/plan/runtime-cost.ts';
 
 const profile = (name: string): Profile =>
   profileSchema.parse(
@@ -18,6 +19,8 @@ test('memcached: dispatch model with 4 epoll network threads, get and set classe
   assert.deepEqual(plan.network, {
     model: 'dispatch',
     io: 'epoll',
+    receive: 'read',
+    send: 'sendmsg',
     acceptThreads: 1,
     networkThreads: 4,
     workerProcesses: 0,
@@ -38,7 +41,10 @@ test('memcached: dispatch model with 4 epoll network threads, get and set classe
   );
   assert.equal(set?.responsePayload[0]?.size, 0);
   assert.deepEqual(get?.syscalls, []);
-  assert.equal(get?.body?.instructions, p.cpu[0]?.body.instructionsPerRequest);
+  assert.equal(
+    get?.body?.instructions,
+    (p.cpu[0]?.body.instructionsPerRequest ?? 0) - (runtimeInstructions.memcached.get ?? 0),
+  );
   assert.ok(plan.background.some((b) => b.periodMs !== null));
   assert.equal(plan.dataFile, null);
 });
@@ -47,7 +53,12 @@ test('knobs scale instructions, syscalls and responses', () => {
   const p = profile('memcached');
   const plain = planClone(p);
   const tuned = planClone(p, { 'instructions.get': 0.5, 'response.get': 2 });
-  assert.equal(tuned.classes[0]?.body?.instructions, (plain.classes[0]?.body?.instructions ?? 0) * 0.5);
+  // The knob scales the clone's total; the runtime's own share stays.
+  const own = runtimeInstructions.memcached.get ?? 0;
+  assert.equal(
+    (tuned.classes[0]?.body?.instructions ?? 0) + own,
+    ((plain.classes[0]?.body?.instructions ?? 0) + own) * 0.5,
+  );
   assert.ok(
     (tuned.classes[0]?.responsePayload[0]?.size ?? 0) > 2 * (plain.classes[0]?.responsePayload[0]?.size ?? 0),
   );
@@ -72,4 +83,63 @@ test('framing: payload + framing = the profiled response size', () => {
     assert.equal(responseFraming(protocol, 'get', 16).payloadFor(bytes), payload, `${protocol} ${bytes}`);
   }
   assert.equal(responseFraming('redis', 'set', 16).payloadFor(5), 0);
+});
+
+test('socket calls: the most frequent receive and send calls of the network threads, weighted by class share', () => {
+  assert.deepEqual(socketCalls(profile('memcached')), { receive: 'read', send: 'sendmsg' });
+  assert.deepEqual(socketCalls(profile('redis')), { receive: 'read', send: 'write' });
+  // nginx-like: recvfrom + writev of the headers, the file body with sendfile (a socket call, not a send choice).
+  const p = profile('redis');
+  const entry = p.syscalls[0]!.syscalls[0]!;
+  const nginx: Profile = {
+    ...p,
+    protocol: 'http',
+    workload: { ...p.workload, classes: [{ name: 'get', share: 1 }] },
+    syscalls: [
+      {
+        ...p.syscalls[0]!,
+        syscalls: [
+          { ...entry, name: 'recvfrom', target: 'socket', callsPerRequest: 1, bytesPerRequest: 80 },
+          { ...entry, name: 'writev', target: 'socket', callsPerRequest: 1, bytesPerRequest: 240 },
+          { ...entry, name: 'sendfile', target: 'socket', callsPerRequest: 1, bytesPerRequest: 4096 },
+          { ...entry, name: 'write', target: 'socket', callsPerRequest: 0.01, bytesPerRequest: 1 },
+          { ...entry, name: 'read', target: 'socket', callsPerRequest: 2, role: 'acceptor' },
+          { ...entry, name: 'newfstatat', target: null, callsPerRequest: 1, bytesPerRequest: null },
+          { ...entry, name: 'openat', target: null, callsPerRequest: 1, bytesPerRequest: null },
+        ],
+      },
+    ],
+  };
+  assert.deepEqual(socketCalls(nginx), { receive: 'recvfrom', send: 'writev' });
+  const plan = planClone(nginx);
+  assert.deepEqual(plan.classes[0]?.syscalls, [
+    { op: 'sendfile', perRequest: 1, bytes: 4096, pattern: 'sequential' },
+    { op: 'stat', perRequest: 1, bytes: 0, pattern: 'sequential' },
+    { op: 'open_close', perRequest: 1, bytes: 0, pattern: 'sequential' },
+  ]);
+  // No socket calls profiled: read and write.
+  assert.deepEqual(socketCalls({ ...p, syscalls: [] }), { receive: 'read', send: 'write' });
+});
+
+test('syncs recorded against files are planned (redis appendfsync: fdatasync after the AOF write)', () => {
+  const set = planClone(profile('redis-aof')).classes.find((c) => c.name === 'set');
+  const ops = new Map(set?.syscalls.map((s) => [s.op, s]));
+  assert.equal(ops.get('fdatasync')?.perRequest, 0.4655);
+  assert.equal(ops.get('file_write')?.perRequest, 0.4655);
+  assert.equal(ops.get('file_write')?.bytes, Math.round(556 / 0.4655));
+});
+
+test('runtime instructions: a table entry per protocol and profiled class, subtracted without going negative', () => {
+  for (const [protocol, classes] of [
+    ['memcached', ['get', 'set']],
+    ['redis', ['get', 'set']],
+    ['http', ['get']],
+  ] as const) {
+    for (const cls of classes) {
+      const own = runtimeInstructions[protocol][cls] ?? 0;
+      assert.ok(own > 300 && own < 3000, `${protocol} ${cls}: ${own}`);
+      assert.equal(bodyInstructions(protocol, cls, own + 1000), 1000);
+      assert.equal(bodyInstructions(protocol, cls, own / 2), 0);
+    }
+  }
 });
