@@ -1,9 +1,11 @@
 // Measures one service (the original or a clone, both given as target specs) with the same collectors: latency at
 // fixed rates, saturation throughput, CPU time and context switches per request (/proc), syscalls and I/O bytes
 // per request and threads per role (bpftrace), and simulated instructions and miss rates (valgrind).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { computeBaseline } from '../analyze/skeleton/baseline.ts';
 import { syscallProfile } from '../analyze/skeleton/syscalls.ts';
 import { analyzeSkeleton, type ThreadRole } from '../analyze/skeleton/threads.ts';
+import type { LoadResult } from '../artifacts/load-result.ts';
 import type { Measurement } from '../artifacts/measurement.ts';
 import { traceWhile } from '../collect/bpftrace/run.ts';
 import type { LoadOptions } from '../collect/load/options.ts';
@@ -41,8 +43,26 @@ async function withTarget<T>(spec: TargetSpec, body: (t: RunningTarget) => Promi
   }
 }
 
-const run = (target: RunningTarget, overrides: Partial<LoadOptions>) =>
-  runDittoLoad(loadOptionsForTarget(target, { warmupS: 0.5, preload: false, ...overrides }));
+/**
+ * One load run. A service that dies during it is reported as such, with its signal ("killed by SIGSEGV"), rather
+ * than as the load client's failure to connect.
+ */
+async function run(target: RunningTarget, overrides: Partial<LoadOptions>): Promise<LoadResult> {
+  const options = loadOptionsForTarget(target, { warmupS: 0.5, preload: false, ...overrides });
+  const what = options.rate > 0 ? `under load at ${options.rate} req/s` : 'under closed-loop load';
+  try {
+    const result = await runDittoLoad(options);
+    await sleep(50);
+    if (!target.process.running)
+      throw target.process.failure('DITTO_TARGET_FAILED', `${target.spec.name} died ${what}`);
+    return result;
+  } catch (error) {
+    await sleep(200);
+    if (target.process.running) throw error;
+    await target.process.exited;
+    throw target.process.failure('DITTO_TARGET_FAILED', `${target.spec.name} died ${what}`);
+  }
+}
 
 /** Closed-loop maximum throughput of a freshly started service. */
 export async function saturationThroughput(spec: TargetSpec, durationS = 3): Promise<number> {
