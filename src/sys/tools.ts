@@ -16,6 +16,7 @@ export const debianPackageOf: Record<string, string> = {
   memcaslap: 'libmemcached-tools',
   wrk: 'wrk',
   mount: 'mount',
+  setpriv: 'util-linux',
 };
 
 export function installHint(tool: string): string {

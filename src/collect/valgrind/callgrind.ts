@@ -262,3 +262,97 @@ export function eventColumn(profile: { events: string[] }, event: string): numbe
   }
   return i;
 }
+
+/**
+ * One profile from the dumps of several processes of the same window (a master and its forked workers, each with
+ * its own callgrind file): objects and functions are matched by name, and costs per object + address, jump counts
+ * per object + from + to and call counts per site + callee are summed, as are the totals. The events must agree.
+ */
+export function mergeCallgrindProfiles(profiles: readonly CallgrindProfile[]): CallgrindProfile {
+  const [first] = profiles;
+  if (!first) throw new DittoError('DITTO_TOOL_FAILED', 'no callgrind dump to merge');
+  const events = first.events;
+  const objects: string[] = [];
+  const objectIndex = new Map<string, number>();
+  const functions: string[] = [];
+  const functionIndex = new Map<string, number>();
+  const instructions = new Map<string, CallgrindInstruction>();
+  const jumps = new Map<string, CallgrindJump>();
+  const calls = new Map<string, CallgrindCall>();
+  const objectOf = (name: string) => {
+    let i = objectIndex.get(name);
+    if (i === undefined) {
+      i = objects.push(name) - 1;
+      objectIndex.set(name, i);
+    }
+    return i;
+  };
+  const functionOf = (object: number, name: string) => {
+    const key = `${object}\u0000${name}`;
+    let i = functionIndex.get(key);
+    if (i === undefined) {
+      i = functions.push(key) - 1;
+      functionIndex.set(key, i);
+    }
+    return i;
+  };
+  for (const p of profiles) {
+    if (p.events.join(' ') !== events.join(' ')) {
+      throw new DittoError(
+        'DITTO_TOOL_FAILED',
+        `callgrind dumps of one window collected different events (${events.join(' ')} / ${p.events.join(' ')})`,
+      );
+    }
+    const ob = p.objects.map(objectOf);
+    const fn = p.functions.map((key) => {
+      const cut = key.indexOf('\u0000');
+      return functionOf(ob[Number(key.slice(0, cut))] ?? 0, key.slice(cut + 1));
+    });
+    for (const i of p.instructions) {
+      const object = ob[i.object] ?? 0;
+      const key = `${object}:${i.address}`;
+      const known = instructions.get(key);
+      if (known) {
+        i.costs.forEach((v, e) => {
+          known.costs[e] = (known.costs[e] ?? 0) + v;
+        });
+      } else instructions.set(key, { object, address: i.address, fn: fn[i.fn] ?? 0, costs: [...i.costs] });
+    }
+    for (const j of p.jumps) {
+      const object = ob[j.object] ?? 0;
+      const key = `${object}:${j.from}:${j.to}:${j.executed === undefined ? 'jump' : 'jcnd'}`;
+      const known = jumps.get(key);
+      if (!known) jumps.set(key, { ...j, object });
+      else {
+        known.taken += j.taken;
+        if (known.executed !== undefined) known.executed += j.executed ?? 0;
+      }
+    }
+    for (const c of p.calls) {
+      const merged = {
+        ...c,
+        object: ob[c.object] ?? 0,
+        targetObject: ob[c.targetObject] ?? 0,
+        callee: fn[c.callee] ?? 0,
+      };
+      const key = `${merged.object}:${c.site}:${merged.targetObject}:${c.target}:${merged.callee}`;
+      const known = calls.get(key);
+      if (known) known.count += c.count;
+      else calls.set(key, merged);
+    }
+  }
+  const totals = profiles.every((p) => p.totals)
+    ? events.map((_, e) => profiles.reduce((s, p) => s + (p.totals?.[e] ?? 0), 0))
+    : undefined;
+  const triggers = new Set(profiles.map((p) => p.trigger));
+  return {
+    events,
+    totals,
+    trigger: triggers.size === 1 ? first.trigger : undefined,
+    objects,
+    functions,
+    instructions: [...instructions.values()],
+    jumps: [...jumps.values()],
+    calls: [...calls.values()],
+  };
+}

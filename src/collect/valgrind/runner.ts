@@ -6,7 +6,12 @@
 // instrumentation on and load again to warm the simulated caches ("warm"), zero the counters, drive the measured
 // window, dump, switch off, stop with the spec's signal (valgrind writes nothing on SIGKILL). Raw files hold symbol
 // names and paths: they stay in a private temporary directory that is removed afterwards.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+//
+// Services of several processes (nginx: a master and workers it forks): valgrind follows fork by itself and every
+// process writes its own `clg.PID` files; each step above is applied to every process of the tree (a child starts
+// with its parent's counts, which the zeroing drops), and the window is the sum of all processes' dumps. Workers
+// that switch users (nginx: `nobody`) must be able to write their dumps and to answer vgdb: see `controlAccess`.
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { analyzeCpuBody } from '../../analyze/cpu/body.ts';
@@ -19,8 +24,9 @@ import type { TargetSpec } from '../../spec/target-spec.ts';
 import { run } from '../../sys/process.ts';
 import { loadOptionsFromWorkload } from '../load/options.ts';
 import { runDittoLoad } from '../load/run.ts';
+import { processTree } from '../procfs/read.ts';
 import { parseCostSummary } from './cachegrind.ts';
-import { type CallgrindProfile, parseCallgrind } from './callgrind.ts';
+import { type CallgrindProfile, mergeCallgrindProfiles, parseCallgrind } from './callgrind.ts';
 import {
   type CacheGeometry,
   type CacheRunPlan,
@@ -29,6 +35,7 @@ import {
   geometryArgs,
 } from './geometry.ts';
 import { parseObjdump } from './objdump.ts';
+import { checkWindowWork, effectiveIds, sumCostTotals } from './window.ts';
 
 /** prepare: uninstrumented (preload, warm-up); warm: instrumented but discarded; window: measured. */
 export type LoadPhase = 'prepare' | 'warm' | 'window';
@@ -92,17 +99,82 @@ export interface ValgrindRunOptions {
 }
 
 interface WindowResult {
-  text: string;
+  /** The window's dump of every process of the service, the root process first. */
+  texts: string[];
+  /** Event totals summed over those dumps. */
+  totals: Record<string, number>;
   requests: number;
-}
-
-async function callgrindControl(args: string[], pid: number): Promise<void> {
-  await run('callgrind_control', [...args, String(pid)], { timeoutMs: 30_000 });
 }
 
 const windowTag = 'window';
 
-/** One service lifetime under callgrind; returns the window's dump. */
+/**
+ * Lets the processes that run as another user than ditto answer callgrind_control. vgdb talks to a process through
+ * FIFOs the process created (as root, right after fork) and the process replies only to a vgdb it may signal: so
+ * the process's FIFOs and shared-memory file go to its own uid/gid, and vgdb runs under that uid (keeping only
+ * CAP_SYS_PTRACE, to wake a process blocked in a system call). Returns the argv prefix for the control command.
+ */
+function controlAccess(outDir: string, pid: number, ids: { uid: number; gid: number }): string[] {
+  if (ids.uid === process.getuid?.()) return [];
+  for (const file of readdirSync(outDir)) {
+    if (file.startsWith('vgdb-') && file.includes(`-${pid}-by-`))
+      chownSync(join(outDir, file), ids.uid, ids.gid);
+  }
+  return [
+    'setpriv',
+    `--reuid=${ids.uid}`,
+    `--regid=${ids.gid}`,
+    '--clear-groups',
+    '--inh-caps=+sys_ptrace',
+    '--ambient-caps=+sys_ptrace',
+  ];
+}
+
+function processStatus(pid: number, service: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new DittoError('DITTO_TARGET_FAILED', `process ${pid} of ${service} exited under valgrind`, {
+      hint: 'profile services whose processes outlive a load phase (no per-connection processes)',
+    });
+  }
+}
+
+/** callgrind_control for every process in `pids`, all at once (each call waits ≈ 0.1 s for its process to answer). */
+async function callgrindControl(
+  args: string[],
+  pids: readonly number[],
+  outDir: string,
+  service: string,
+): Promise<void> {
+  await Promise.all(
+    pids.map(async (pid) => {
+      const ids = effectiveIds(processStatus(pid, service));
+      const argv = [
+        ...controlAccess(outDir, pid, ids),
+        'callgrind_control',
+        `--vgdb-prefix=${join(outDir, 'vgdb')}`,
+        ...args,
+        String(pid),
+      ];
+      const result = await run(argv[0] ?? '', argv.slice(1), { timeoutMs: 30_000 });
+      // callgrind_control exits 0 even when it does not find the process.
+      const error = /^(?:Error: .*|No active callgrind runs detected\.)$/m.exec(result.stdout);
+      if (error) {
+        throw new DittoError(
+          'DITTO_TOOL_FAILED',
+          `callgrind_control ${args.join(' ')} failed for process ${pid} of ${service}: ${error[0]}`,
+          {
+            hint: 'every process of the service must run under valgrind, i.e. be started by the service itself',
+          },
+        );
+      }
+    }),
+  );
+}
+
+/** One service lifetime under callgrind; returns the window's dumps, one per process of the service. */
 async function callgrindWindow(
   spec: TargetSpec,
   toolArgs: string[],
@@ -110,6 +182,9 @@ async function callgrindWindow(
 ): Promise<WindowResult> {
   const outDir = mkdtempSync(join(tmpdir(), 'ditto-valgrind-'));
   try {
+    // Processes that drop privileges (nginx workers run as nobody) write their dumps here too; the sticky bit keeps
+    // them from removing or renaming files that are not theirs (valgrind creates every file with mode 0600).
+    chmodSync(outDir, 0o1777);
     const fdLimit = valgrindFdLimit(spec.command);
     const target = await startTarget(spec, {
       wrap: [
@@ -120,21 +195,37 @@ async function callgrindWindow(
         'valgrind',
         '--tool=callgrind',
         '--instr-atstart=no',
+        // Also makes a forked child open its own vgdb FIFOs at once (valgrind does that only when tracing children).
+        '--trace-children=yes',
+        `--vgdb-prefix=${join(outDir, 'vgdb')}`,
         ...toolArgs,
         `--callgrind-out-file=${outDir}/clg.%p`,
       ],
     });
-    const pid = target.process.pid;
+    const control = (args: string[], pids: readonly number[]) =>
+      callgrindControl(args, pids, outDir, spec.name);
+    const tree = () => processTree(target.process.pid);
     const endpoint = { host: target.host, port: target.port };
     let requests: number;
+    let dumped: number[];
     try {
       await load('prepare', endpoint);
-      await callgrindControl(['-i', 'on'], pid);
+      await control(['-i', 'on'], tree());
       await load('warm', endpoint);
-      await callgrindControl(['-z'], pid);
+      const zeroed = tree();
+      await control(['-z'], zeroed);
       requests = await load('window', endpoint);
-      await callgrindControl(['-d', windowTag], pid);
-      await callgrindControl(['-i', 'off'], pid);
+      dumped = tree();
+      const gone = zeroed.filter((pid) => !dumped.includes(pid));
+      if (gone.length > 0) {
+        throw new DittoError(
+          'DITTO_TARGET_FAILED',
+          `process ${gone.join(', ')} of ${spec.name} exited during the valgrind window: its work cannot be dumped`,
+          { hint: 'profile services whose processes outlive a load phase (no per-connection processes)' },
+        );
+      }
+      await control(['-d', windowTag], dumped);
+      await control(['-i', 'off'], dumped);
     } finally {
       await target.stop();
     }
@@ -148,14 +239,23 @@ async function callgrindWindow(
       );
     }
     // The final file written at exit is meaningless with --instr-atstart=no; the window is the numbered dump.
-    const dumps = readdirSync(outDir).filter((f) => f.startsWith(`clg.${pid}.`));
-    for (const file of dumps) {
-      const text = readFileSync(join(outDir, file), 'utf8');
-      if (/^desc: Trigger: dump window$/m.test(text) && /^totals:/m.test(text)) return { text, requests };
-    }
-    throw new DittoError('DITTO_TOOL_FAILED', `callgrind wrote no complete window dump for ${spec.name}`, {
-      hint: 'the service must keep running until callgrind_control -d returns; check its stop settings',
+    const files = readdirSync(outDir);
+    const texts = dumped.map((pid) => {
+      for (const file of files.filter((f) => f.startsWith(`clg.${pid}.`))) {
+        const text = readFileSync(join(outDir, file), 'utf8');
+        if (/^desc: Trigger: dump window$/m.test(text) && /^totals:/m.test(text)) return text;
+      }
+      throw new DittoError(
+        'DITTO_TOOL_FAILED',
+        `callgrind wrote no complete window dump for process ${pid} of ${spec.name}`,
+        {
+          hint: 'the service must keep running until callgrind_control -d returns, and its processes must be able to write to the output directory',
+        },
+      );
     });
+    const totals = sumCostTotals(texts.map((t) => parseCostSummary(t, 'callgrind window dump').totals));
+    checkWindowWork(spec.name, { instructions: totals.Ir ?? 0, requests, processes: texts.length });
+    return { texts, totals, requests };
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
@@ -231,10 +331,10 @@ export async function profileCpuBody(spec: TargetSpec, options: ValgrindRunOptio
       options.load,
     ),
   );
-  const profile = parseCallgrind(window.text);
+  const profile = mergeCallgrindProfiles(window.texts.map((text) => parseCallgrind(text)));
   const disassembly = await timed('disassembly', () => disassemble(profile));
   const cacheRuns: (CacheRunResult & { role: CacheRunRole })[] = [
-    { role: main.role, ...cacheResult(window.text, main.geometry, window.requests) },
+    { role: main.role, geometry: main.geometry, totals: window.totals, requests: window.requests },
   ];
   const rest = plan.filter((_, i) => i !== mainIndex);
   for (const [n, p] of rest.entries()) {
@@ -242,21 +342,17 @@ export async function profileCpuBody(spec: TargetSpec, options: ValgrindRunOptio
     const w = await timed('caches', () =>
       callgrindWindow(spec, [...commonArgs, ...geometryArgs(p.geometry)], options.load),
     );
-    cacheRuns.push({ role: p.role, ...cacheResult(w.text, p.geometry, w.requests) });
+    cacheRuns.push({ role: p.role, geometry: p.geometry, totals: w.totals, requests: w.requests });
   }
   const body = await timed('analysis', async () =>
     analyzeCpuBody({
       program: buildProgram(profile, disassembly),
       requests: window.requests,
-      instructions: profile.totals?.[profile.events.indexOf('Ir')] ?? 0,
+      instructions: window.totals.Ir ?? 0,
       cacheRuns,
     }),
   );
   return { body, timings, valgrindVersion: version, cacheRuns };
-}
-
-function cacheResult(text: string, geometry: CacheGeometry, requests: number): CacheRunResult {
-  return { geometry, totals: parseCostSummary(text, 'callgrind window dump').totals, requests };
 }
 
 function describe(g: CacheGeometry): string {

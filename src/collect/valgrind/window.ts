@@ -1,0 +1,46 @@
+// Pure helpers for one measured callgrind window of a service that may run as several processes (a master and the
+// workers it forked, each writing its own dump): summing the dumps' totals, refusing a window that holds no work,
+// and reading the credentials a process runs under (nginx workers switch to `nobody`).
+import { DittoError } from '../../errors.ts';
+
+/** Below this many guest instructions per request the window missed the processes that did the work. */
+export const minInstructionsPerRequest = 100;
+
+/** Event totals summed over the dumps of one window (one per process). */
+export function sumCostTotals(totals: readonly Readonly<Record<string, number>>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of totals) {
+    for (const [event, value] of Object.entries(t)) out[event] = (out[event] ?? 0) + value;
+  }
+  return out;
+}
+
+/** Throws instead of letting a window without instructions become a CPU body of zeros. */
+export function checkWindowWork(
+  service: string,
+  window: { instructions: number; requests: number; processes: number },
+): void {
+  const { instructions, requests, processes } = window;
+  if (instructions >= minInstructionsPerRequest * requests) return;
+  const perRequest = requests > 0 ? Math.round(instructions / requests) : 0;
+  throw new DittoError(
+    'DITTO_TOOL_FAILED',
+    `the callgrind window of ${service} holds ${instructions} instructions for ${requests} requests ` +
+      `(${perRequest} per request, summed over ${processes} process${processes === 1 ? '' : 'es'})`,
+    {
+      hint:
+        'the requests were served by a process callgrind did not measure: a child started with exec (not ' +
+        'fork), a process that exited before the dump, or a load client that reached another server',
+    },
+  );
+}
+
+/** Effective uid and gid from the text of /proc/PID/status (`Uid:` / `Gid:` list real, effective, saved, fs). */
+export function effectiveIds(statusText: string): { uid: number; gid: number } {
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+\\d+\\s+(\\d+)`, 'm').exec(statusText);
+    if (!m) throw new DittoError('DITTO_TOOL_FAILED', `/proc/PID/status has no ${name}: line`);
+    return Number(m[1]);
+  };
+  return { uid: field('Uid'), gid: field('Gid') };
+}
