@@ -3,11 +3,19 @@ import { spawnSync } from 'node:child_process';
 import { packagePath } from '../../src/package-root.ts';
 
 export function ditto(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  return dittoWithin(120_000, ...args);
+}
+
+/** The same with a time limit of its own, for long commands (a whole profile). */
+export function dittoWithin(
+  timeoutMs: number,
+  ...args: string[]
+): { code: number | null; stdout: string; stderr: string } {
   const entry = `import('${packagePath('src', 'cli', 'main.ts')}').then(async (m) => { process.exitCode = await m.main(['node', 'ditto', ...process.argv.slice(1)]); })`;
   const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', entry, '--', ...args], {
     cwd: packagePath(),
     encoding: 'utf8',
-    timeout: 120_000,
+    timeout: timeoutMs,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

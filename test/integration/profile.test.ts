@@ -11,7 +11,7 @@ import { type Profile, profileSchema } from '../../src/artifacts/profile.ts';
 import { packagePath } from '../../src/package-root.ts';
 import { jsonStrings, printableStrings } from '../../src/profile/privacy.ts';
 import { profileVocabulary } from '../../src/profile/vocabulary.ts';
-import { ditto } from '../e2e/ditto.ts';
+import { ditto, dittoWithin } from '../e2e/ditto.ts';
 
 const memcachedSpec = packagePath('examples', 'memcached.yaml');
 
@@ -25,7 +25,17 @@ function objectFiles(binary: string): string[] {
 test('memcached profile: skeleton, syscalls per class, clusters, CPU body, and nothing of the original', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ditto-profile-'));
   const out = join(dir, 'profile.json');
-  const r = ditto('profile', '--target', memcachedSpec, '--out', out, '--window', '1s', '--quick-cache');
+  const r = dittoWithin(
+    600_000,
+    'profile',
+    '--target',
+    memcachedSpec,
+    '--out',
+    out,
+    '--window',
+    '1s',
+    '--quick-cache',
+  );
   assert.equal(r.code, 0, r.stderr);
   const profile: Profile = profileSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
   assert.deepEqual(
