@@ -3,7 +3,7 @@ SHELL := /bin/bash
 
 # Debian packages: profilers, compilers, the services in examples/ and the clients the tests drive them with.
 APT_PACKAGES := gcc make binutils valgrind libc6-dbg bpftrace linux-perf strace \
-	memcached redis-server redis-tools nginx-light libmemcached-tools wrk
+	memcached redis-server redis-tools nginx-light libmemcached-tools wrk chromium
 
 TS_SOURCES := $(shell find src -name '*.ts' 2>/dev/null)
 

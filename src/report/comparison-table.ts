@@ -2,7 +2,8 @@
 import type { Comparison } from '../artifacts/measurement.ts';
 import { formatTable } from './table.ts';
 
-const value = (v: number) =>
+/** A metric value for tables: whole from 100 up, two decimals from 1, three significant digits below. */
+export const formatNumber = (v: number) =>
   Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v === 0 ? '0' : v.toPrecision(3);
 
 export function formatComparison(c: Comparison): string {
@@ -11,8 +12,8 @@ export function formatComparison(c: Comparison): string {
     m.metric,
     m.load === null ? '' : String(m.load),
     m.platform ?? '',
-    value(m.original),
-    value(m.clone),
+    formatNumber(m.original),
+    formatNumber(m.clone),
     m.relError === null ? 'n/a' : `${(100 * m.relError).toFixed(1)}%`,
   ]);
   const title = c.self

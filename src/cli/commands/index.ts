@@ -6,6 +6,7 @@ import { registerDoctor } from './doctor.ts';
 import { registerGenerate } from './generate.ts';
 import { registerLoad } from './load.ts';
 import { registerProfile } from './profile.ts';
+import { registerReport } from './report.ts';
 import { registerTopology } from './topology.ts';
 
 export const commands: ((program: Command) => void)[] = [
@@ -16,4 +17,5 @@ export const commands: ((program: Command) => void)[] = [
   registerProfile,
   registerGenerate,
   registerCompare,
+  registerReport,
 ];
