@@ -54,7 +54,7 @@ async function servesOwnClient(name: string): Promise<string> {
   return dir;
 }
 
-for (const name of ['redis', 'redis-aof']) {
+for (const name of ['redis', 'redis-aof', 'nginx']) {
   test(`${name} clone: built and served to its users' client with zero errors`, async () => {
     await servesOwnClient(name);
   });
