@@ -6,6 +6,7 @@
 import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, chaseRegister, farRegister, generateBlock, streamRegisters } from './block.ts';
+import { dcacheTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
 import { type BodyShape, cOverheadPerBlock, type StringStart, shapeBody } from './layout.ts';
 import { Random } from './random.ts';
 
@@ -16,7 +17,30 @@ export const bodyKnobs = {
   pointerChase: 'body.pointerChase',
   /** Largest data region in MiB (absolute, default 64). */
   maxRegionMiB: 'body.maxRegionMiB',
+  /** d-cache working-set shares above 32 KiB, 256 KiB and 16 MiB (knobs.ts): L1d, L2 and LLC miss rates. */
+  dcacheBeyondL1: 'body.dcacheBeyondL1',
+  dcacheBeyondL2: 'body.dcacheBeyondL2',
+  dcacheBeyondLlc: 'body.dcacheBeyondLlc',
+  /** Static code footprint of every block (layout.ts): the L1i miss rate. */
+  icacheFootprint: 'body.icacheFootprint',
+  /** Execution share of hard-to-predict branch sites (knobs.ts): the branch mispredict rate. */
+  hardBranches: 'body.hardBranches',
 } as const;
+
+/** The body as the knobs reshape it (knobs.ts); all at 1 it is the profiled body. */
+function tunedBody(plan: BodyPlan, knobs: Record<string, number>): BodyPlan {
+  const tier = (aboveBytes: number, knob: string) => ({ aboveBytes, factor: knobs[knob] ?? 1 });
+  const dcache = scaleWorkingSetTail(plan.cache.dcache, plan.cache.sizesBytes, [
+    tier(dcacheTiers.l1, bodyKnobs.dcacheBeyondL1),
+    tier(dcacheTiers.l2, bodyKnobs.dcacheBeyondL2),
+    tier(dcacheTiers.llc, bodyKnobs.dcacheBeyondLlc),
+  ]);
+  return {
+    ...plan,
+    branches: scaleHardBranches(plan.branches, knobs[bodyKnobs.hardBranches] ?? 1),
+    cache: { ...plan.cache, dcache },
+  };
+}
 
 const ctxRng = 8;
 const ctxData = 40;
@@ -82,11 +106,13 @@ function usedCursors(
   return out;
 }
 
-function generateBody(fn: string, plan: BodyPlan, knobs: Record<string, number>, random: Random) {
+function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, number>, random: Random) {
+  const plan = tunedBody(profiled, knobs);
   const shape = shapeBody(plan, {
     instructionScale: knobs[bodyKnobs.instructions] ?? 1,
     chaseShare: knobs[bodyKnobs.pointerChase] ?? 0.3,
     maxRegionBytes: (knobs[bodyKnobs.maxRegionMiB] ?? 64) * 1024 * 1024,
+    icacheFootprint: knobs[bodyKnobs.icacheFootprint] ?? 1,
   });
   const own = shape.streams.length;
   const windows = own + shape.far.length;

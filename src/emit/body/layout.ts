@@ -224,6 +224,8 @@ export interface ShapeOptions {
   instructionScale: number;
   chaseShare: number;
   maxRegionBytes: number;
+  /** Multiplies every block's footprint goal (tuning knob; default 1): more code per block, more replicas. */
+  icacheFootprint?: number;
 }
 
 export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
@@ -261,7 +263,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
   );
   const draft = kept.map((k, i) => {
     const n = Math.max(0, (loopInstructions * (shares[i] ?? 0)) / 1000 - cOverheadPerBlock);
-    const footprintBytes = 0.75 * k.size;
+    const footprintBytes = 0.75 * k.size * (options.icacheFootprint ?? 1);
     const maxBody = Math.max(24, Math.floor(footprintBytes / plannedBytesPerInstruction));
     const iterations = Math.max(1, Math.ceil((n - prologue) / maxBody));
     const body = Math.max(12, Math.round((n - prologue) / iterations));

@@ -1,0 +1,186 @@
+// The tuner's decisions (pure): from the iterations measured so far, the next knobs, or why to stop.
+//
+// The knob–metric relations are locally linear and mostly orthogonal (Ditto), so each knob is paired with the one
+// metric it mainly drives and moved on its own. A metric's value is the clone/original ratio (averaged over the
+// platforms it is measured on; 1 is the goal). A knob steps from the iteration where its metric came closest so
+// far (so a step that made things worse, or a noisy measurement, is not built upon): a secant through that point
+// and the latest other one at which the knob differed, when their slope has the expected (positive) sign; otherwise
+// a proportional guess, ratio ∝ knob^e. Every step is damped, bounded to a factor per iteration and clamped to the
+// knob's safe range. A knob whose metric is within its goal on every platform (in the latest iteration) stays put.
+import type { Tuning } from '../artifacts/tuning.ts';
+import { bodyKnobs } from '../emit/body/emit.ts';
+import type { Knobs } from '../plan/plan.ts';
+
+export type TuningMetric = Tuning['iterations'][number]['metrics'][number];
+
+export interface Observation {
+  knobs: Knobs;
+  metrics: readonly TuningMetric[];
+}
+
+export interface KnobPairing {
+  knob: string;
+  /** The metric (compare.ts name) the knob mainly drives; it must rise with the knob. */
+  metric: string;
+  min: number;
+  max: number;
+  /** Exponent of the proportional first guess: ratio ∝ knob^elasticity. */
+  elasticity: number;
+}
+
+/** The body emitter's knobs (src/emit/body) and the simulated metric each drives. */
+export const knobPairings: readonly KnobPairing[] = [
+  { knob: bodyKnobs.instructions, metric: 'instructions_per_request', min: 0.2, max: 5, elasticity: 1 },
+  { knob: bodyKnobs.dcacheBeyondL1, metric: 'l1d_miss_rate', min: 0.05, max: 20, elasticity: 1 },
+  { knob: bodyKnobs.dcacheBeyondL2, metric: 'l2_miss_rate', min: 0.05, max: 20, elasticity: 1 },
+  { knob: bodyKnobs.dcacheBeyondLlc, metric: 'llc_miss_rate', min: 0.05, max: 20, elasticity: 1 },
+  { knob: bodyKnobs.icacheFootprint, metric: 'l1i_miss_rate', min: 0.25, max: 8, elasticity: 1 },
+  { knob: bodyKnobs.hardBranches, metric: 'branch_mispredict_rate', min: 0.05, max: 20, elasticity: 1 },
+];
+
+export interface ProposeOptions {
+  /** Share of the estimated step taken (damping against oscillation). */
+  damping: number;
+  /** A knob moves by at most this factor per iteration. */
+  maxStepFactor: number;
+}
+
+export const defaultProposeOptions: ProposeOptions = { damping: 0.7, maxStepFactor: 2 };
+
+const knobValue = (knobs: Knobs, name: string) => knobs[name] ?? 1;
+
+/** The rows of a metric whose ratio is defined (the original is not 0). */
+const rowsOf = (o: Observation, metric: string) =>
+  o.metrics.filter((m) => m.metric === metric && m.original !== 0);
+
+/** Mean clone/original ratio of a metric over its platforms, or undefined when it was not measured. */
+export function metricRatio(o: Observation, metric: string): number | undefined {
+  const rows = rowsOf(o, metric);
+  if (rows.length === 0) return undefined;
+  return rows.reduce((s, m) => s + m.clone / m.original, 0) / rows.length;
+}
+
+/** Every row of the metric is within its goal. */
+export function withinGoal(o: Observation, metric: string): boolean {
+  return o.metrics
+    .filter((m) => m.metric === metric)
+    .every((m) => m.relError !== null && m.relError <= m.goal + 1e-12);
+}
+
+/** The metrics the pairings tune (those measured). */
+export function tunedMetrics(o: Observation, pairings: readonly KnobPairing[]): TuningMetric[] {
+  const names = new Set(pairings.map((p) => p.metric));
+  return o.metrics.filter((m) => names.has(m.metric));
+}
+
+/**
+ * How far an iteration is from its goals, over the tuned metrics: Σ ln max(1, relError / goal), 0 when all are
+ * within their goals; lower is better. The logarithm keeps one metric the knobs cannot reach from outweighing the
+ * others. An unknown error (original 0, clone not) counts as ten times its goal.
+ */
+export function score(o: Observation, pairings: readonly KnobPairing[]): number {
+  return tunedMetrics(o, pairings).reduce((s, m) => {
+    const excess = m.relError === null ? 10 : m.goal > 0 ? m.relError / m.goal : m.relError > 0 ? 10 : 1;
+    return s + Math.log(Math.max(1, excess));
+  }, 0);
+}
+
+const significant = (x: number) => Number(x.toPrecision(4));
+
+/** How far a metric is from its original: |ratio − 1|, or undefined when not measured. */
+function miss(o: Observation, metric: string): number | undefined {
+  const r = metricRatio(o, metric);
+  return r === undefined ? undefined : Math.abs(r - 1);
+}
+
+function proposeKnob(history: readonly Observation[], p: KnobPairing, options: ProposeOptions): number {
+  const last = history.at(-1);
+  if (!last) return 1;
+  const kLast = knobValue(last.knobs, p.knob);
+  if (metricRatio(last, p.metric) === undefined || withinGoal(last, p.metric)) return kLast;
+  // The anchor is the iteration where this metric came closest (the latest of equals): a step that made it worse,
+  // or a noisy measurement, is not stepped from again.
+  let anchor = last;
+  for (const o of history) {
+    const m = miss(o, p.metric);
+    const a = miss(anchor, p.metric);
+    if (m !== undefined && a !== undefined && m < a - 1e-12) anchor = o;
+  }
+  const k1 = knobValue(anchor.knobs, p.knob);
+  const r1 = metricRatio(anchor, p.metric) ?? 1;
+  // The secant's other point: the latest iteration at which this knob had another value.
+  let previous: { k: number; r: number } | undefined;
+  for (let i = history.length - 1; i >= 0 && !previous; i--) {
+    const o = history[i];
+    if (!o || o === anchor) continue;
+    const k = knobValue(o.knobs, p.knob);
+    const r = metricRatio(o, p.metric);
+    if (r !== undefined && Math.abs(Math.log(k / k1)) > 1e-6) previous = { k, r };
+  }
+  let target: number;
+  const slope = previous ? (r1 - previous.r) / (k1 - previous.k) : 0;
+  // A slope below 2% of the proportional one is noise: the secant would jump across the whole range.
+  if (previous && slope > (0.02 * r1 * p.elasticity) / k1) target = k1 + (1 - r1) / slope;
+  else target = r1 > 0 ? k1 * r1 ** (-1 / p.elasticity) : k1 * options.maxStepFactor;
+  const damped = k1 + options.damping * (target - k1);
+  const bounded = Math.min(k1 * options.maxStepFactor, Math.max(k1 / options.maxStepFactor, damped));
+  return significant(Math.min(p.max, Math.max(p.min, bounded)));
+}
+
+/** The knobs of the next iteration: every paired knob stepped toward its metric's goal, other knobs kept. */
+export function proposeKnobs(
+  history: readonly Observation[],
+  pairings: readonly KnobPairing[] = knobPairings,
+  options: ProposeOptions = defaultProposeOptions,
+): Knobs {
+  const last = history.at(-1);
+  const next: Knobs = { ...(last?.knobs ?? {}) };
+  for (const p of pairings) {
+    const value = proposeKnob(history, p, options);
+    if (value !== 1 || p.knob in next) next[p.knob] = value;
+  }
+  return next;
+}
+
+export interface Budget {
+  iterations: number;
+  /** Wall-clock budget; an iteration is not started when the mean iteration so far would overrun it. */
+  seconds: number;
+  /** Iterations without a better score than the best before the tuner gives up. */
+  patience: number;
+}
+
+/** The iteration with the lowest score (the earliest of equals). */
+export function bestIteration(history: readonly Observation[], pairings: readonly KnobPairing[]): number {
+  let best = 0;
+  history.forEach((o, i) => {
+    const h = history[best];
+    if (h && score(o, pairings) < score(h, pairings) - 1e-9) best = i;
+  });
+  return best;
+}
+
+const sameKnobs = (a: Knobs, b: Knobs) =>
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].every((k) => knobValue(a, k) === knobValue(b, k));
+
+/**
+ * Why to stop after the iterations so far, or null to go on with `next`: every tuned metric within its goal, the
+ * iteration or time budget spent, or stalled (no better score for `patience` iterations, or no knob would move).
+ */
+export function stopReason(
+  history: readonly Observation[],
+  next: Knobs,
+  elapsed: { seconds: number },
+  budget: Budget,
+  pairings: readonly KnobPairing[] = knobPairings,
+): Tuning['stopReason'] | null {
+  const last = history.at(-1);
+  if (!last) return null;
+  const tuned = new Set(tunedMetrics(last, pairings).map((m) => m.metric));
+  if ([...tuned].every((m) => withinGoal(last, m))) return 'converged';
+  if (history.length >= budget.iterations) return 'iterations';
+  if (elapsed.seconds + elapsed.seconds / history.length > budget.seconds) return 'minutes';
+  if (history.length - 1 - bestIteration(history, pairings) >= budget.patience) return 'stalled';
+  if (sameKnobs(next, last.knobs)) return 'stalled';
+  return null;
+}

@@ -1,0 +1,87 @@
+// The body emitter's tuning knobs (src/emit/body/knobs.ts, layout.ts): each reshapes only what it is meant to.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import test from 'node:test';
+import { clonePlanSchema } from '../../../src/artifacts/clone-plan.ts';
+import { emitBodies } from '../../../src/emit/body/emit.ts';
+import { dcacheTiers, scaleHardBranches, scaleWorkingSetTail } from '../../../src/emit/body/knobs.ts';
+import { shapeBody } from '../../../src/emit/body/layout.ts';
+import { packagePath } from '../../../src/package-root.ts';
+
+const plan = clonePlanSchema.parse(
+  JSON.parse(readFileSync(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'), 'utf8')),
+);
+const body = plan.classes[0]?.body;
+if (!body) throw new Error('the fixture plan has a body');
+const sizes = body.cache.sizesBytes;
+const sum = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0);
+const beyond = (curve: { workingSet: number[]; beyondLargest: number }, bytes: number) =>
+  sum(curve.workingSet.filter((_, i) => (sizes[i] ?? 0) > bytes)) + curve.beyondLargest;
+
+test('d-cache tiers scale the shares beyond each threshold and keep the total', () => {
+  const d = body.cache.dcache;
+  const tiers = [
+    { aboveBytes: dcacheTiers.l1, factor: 1.5 },
+    { aboveBytes: dcacheTiers.l2, factor: 0.5 },
+    { aboveBytes: dcacheTiers.llc, factor: 2 },
+  ];
+  const scaled = scaleWorkingSetTail(d, sizes, tiers);
+  const total = (c: typeof d) => sum(c.workingSet) + c.beyondLargest;
+  assert.ok(Math.abs(total(scaled) - total(d)) < 1e-12);
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 + 1e-9 * Math.abs(b);
+  // Bins in (32K, 256K] × 1.5, in (256K, 16M] × 1.5 × 0.5, beyond 16M × 1.5 × 0.5 × 2.
+  const b1 = beyond(d, dcacheTiers.l1);
+  const b2 = beyond(d, dcacheTiers.l2);
+  const b3 = beyond(d, dcacheTiers.llc);
+  assert.ok(close(beyond(scaled, dcacheTiers.l1), 1.5 * (b1 - b2) + 0.75 * (b2 - b3) + 1.5 * b3));
+  assert.ok(close(beyond(scaled, dcacheTiers.llc), 1.5 * b3));
+  assert.equal(
+    scaleWorkingSetTail(
+      d,
+      sizes,
+      tiers.map((t) => ({ ...t, factor: 1 })),
+    ),
+    d,
+  );
+  // A tail larger than everything takes all accesses, and no share goes negative.
+  const all = scaleWorkingSetTail(d, sizes, [{ aboveBytes: dcacheTiers.l1, factor: 1e6 }]);
+  assert.ok(Math.abs(beyond(all, dcacheTiers.l1) - total(d)) < 1e-9);
+  assert.ok(all.workingSet.every((v) => v >= 0));
+});
+
+test('hard branches scale the PRNG-tested sites and keep the total', () => {
+  const hard = (b: typeof body.branches) =>
+    sum(b.takenRate.filter((x) => x.hi !== 0 && x.lo !== 1).map((x) => x.fraction));
+  const scaled = scaleHardBranches(body.branches, 2);
+  assert.ok(Math.abs(hard(scaled) - 2 * hard(body.branches)) < 1e-12);
+  assert.ok(
+    Math.abs(
+      sum(scaled.takenRate.map((x) => x.fraction)) - sum(body.branches.takenRate.map((x) => x.fraction)),
+    ) < 1e-12,
+  );
+  assert.equal(scaleHardBranches(body.branches, 1), body.branches);
+});
+
+test('the i-cache footprint knob grows the blocks', () => {
+  const options = { instructionScale: 1, chaseShare: 0.3, maxRegionBytes: 64 << 20 };
+  const code = (s: ReturnType<typeof shapeBody>) => sum(s.blocks.map((b) => b.bodyInstructions * b.replicas));
+  const base = shapeBody(body, options);
+  const larger = shapeBody(body, { ...options, icacheFootprint: 2 });
+  assert.ok(code(larger) > code(base), `${code(base)} → ${code(larger)}`);
+  assert.equal(larger.instructions, base.instructions);
+});
+
+test('every knob changes the emitted body; knobs at 1 leave it as profiled', () => {
+  const c = (knobs: Record<string, number>) => emitBodies({ ...plan, knobs })[0]?.content;
+  const profiled = c({});
+  for (const knob of [
+    'body.dcacheBeyondL1',
+    'body.dcacheBeyondL2',
+    'body.dcacheBeyondLlc',
+    'body.icacheFootprint',
+    'body.hardBranches',
+  ]) {
+    assert.equal(c({ [knob]: 1 }), profiled, knob);
+    assert.notEqual(c({ [knob]: 3 }), profiled, knob);
+  }
+});

@@ -1,0 +1,158 @@
+// The tuner's proposals on synthetic metric functions: each paired metric is a function of its own knob (plus, in
+// one case, a little of another knob), measured on platforms A and B.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import type { Knobs } from '../../../src/plan/plan.ts';
+import {
+  type Budget,
+  bestIteration,
+  type KnobPairing,
+  knobPairings,
+  type Observation,
+  proposeKnobs,
+  stopReason,
+  type TuningMetric,
+} from '../../../src/tune/propose.ts';
+
+const goals: Record<string, number> = { instructions_per_request: 0.02 };
+const goalOf = (metric: string) => goals[metric] ?? 0.05;
+const knobOf = (knobs: Knobs, p: KnobPairing) => knobs[p.knob] ?? 1;
+
+/** clone/original ratio of each paired metric as a function of all knobs; the original's value is 2. */
+type Model = (p: KnobPairing, knobs: Knobs, platform: string) => number;
+
+function observe(model: Model, knobs: Knobs): Observation {
+  const metrics: TuningMetric[] = knobPairings.flatMap((p) =>
+    ['A', 'B'].map((platform) => {
+      const original = 2;
+      const clone = original * model(p, knobs, platform);
+      return {
+        metric: p.metric,
+        platform,
+        original,
+        clone,
+        relError: Math.abs(clone - original) / original,
+        goal: goalOf(p.metric),
+      };
+    }),
+  );
+  return { knobs, metrics };
+}
+
+const budget: Budget = { iterations: 12, seconds: 3600, patience: 2 };
+
+/** Runs the loop on a model; returns the history and why it stopped. */
+function tune(model: Model, options?: Parameters<typeof proposeKnobs>[2], b: Budget = budget) {
+  const history: Observation[] = [];
+  let knobs: Knobs = {};
+  for (;;) {
+    history.push(observe(model, knobs));
+    const next = proposeKnobs(history, knobPairings, options);
+    const reason = stopReason(history, next, { seconds: 10 * history.length }, b);
+    if (reason) return { history, reason };
+    knobs = next;
+  }
+}
+
+/** Per-pairing offsets and gains: ratio = a + b·k, 1 is reached at some k in the knob's range. */
+const linear: Model = (p, knobs) => {
+  const i = knobPairings.indexOf(p);
+  const a = [0.3, 0.1, 0.5, 0, 0.2, 0.05][i] ?? 0;
+  const b = [0.95, 0.5, 0.9, 0.6, 1.6, 2.5][i] ?? 1;
+  return a + b * knobOf(knobs, p);
+};
+
+const errorsOf = (history: Observation[], metric: string) =>
+  history.map((o) => Math.max(...o.metrics.filter((m) => m.metric === metric).map((m) => m.relError ?? 1)));
+
+test('linear, orthogonal metrics converge within 6 iterations', () => {
+  const { history, reason } = tune(linear);
+  assert.equal(reason, 'converged');
+  assert.ok(history.length <= 6, `${history.length} iterations`);
+  for (const p of knobPairings) {
+    const last = errorsOf(history, p.metric).at(-1) ?? 1;
+    assert.ok(last <= goalOf(p.metric) + 1e-12, `${p.metric}: ${last}`);
+  }
+});
+
+test('mildly non-linear metrics with a little cross-talk and platform spread converge within 8 iterations', () => {
+  const model: Model = (p, knobs, platform) => {
+    const k = knobOf(knobs, p);
+    const other = knobs['body.instructions'] ?? 1;
+    const spread = platform === 'A' ? 1.01 : 0.99;
+    const cross = p.knob === 'body.instructions' ? 1 : other ** 0.05;
+    return spread * cross * (0.4 * k ** 1.4 + 0.25 * Math.sqrt(k) + 0.1);
+  };
+  const { history, reason } = tune(model);
+  assert.equal(reason, 'converged');
+  assert.ok(history.length <= 8, `${history.length} iterations`);
+});
+
+test('damping shrinks the overshoot of a steep metric, whose error then falls at every step', () => {
+  // ratio = k³/2: the proportional guess (ratio ∝ k) asks for far too large a first step.
+  const steep: Model = (p, knobs) => (p.knob === 'body.instructions' ? knobOf(knobs, p) ** 3 / 2 : 1);
+  const damped = tune(steep);
+  const undamped = tune(steep, { damping: 1, maxStepFactor: 2 });
+  assert.equal(damped.reason, 'converged');
+  const errors = errorsOf(damped.history, 'instructions_per_request');
+  const overshoot = (h: Observation[]) => Math.max(...errorsOf(h, 'instructions_per_request').slice(1));
+  assert.ok(overshoot(damped.history) < overshoot(undamped.history) / 1.5, `${errors}`);
+  errors.slice(2).forEach((e, i) => {
+    assert.ok(e < (errors[i + 1] ?? 0), `errors ${errors}`);
+  });
+});
+
+test('a noisy outlier is not stepped from: the next step starts from the best point', () => {
+  const history = [observe(linear, {}), observe(linear, { 'body.instructions': 0.9 })];
+  // A third measurement far off (a disturbed run) with the knob barely moved.
+  const outlier = observe(linear, { 'body.instructions': 0.88 });
+  for (const m of outlier.metrics) if (m.metric === 'instructions_per_request') m.clone *= 3;
+  const next = proposeKnobs([...history, outlier]);
+  const fromBest = proposeKnobs(history);
+  assert.ok(
+    Math.abs((next['body.instructions'] ?? 1) - (fromBest['body.instructions'] ?? 1)) < 0.05,
+    `${next['body.instructions']} vs ${fromBest['body.instructions']}`,
+  );
+});
+
+test('a knob that moves nothing stalls the tune before its budget', () => {
+  const deaf: Model = (p) => (p.knob === 'body.instructions' ? 1.3 : 1);
+  const { history, reason } = tune(deaf);
+  assert.equal(reason, 'stalled');
+  assert.ok(history.length < budget.iterations);
+  assert.equal(bestIteration(history, knobPairings), 0);
+});
+
+test('knobs stay within their range, move by at most the step factor, and stall at its end', () => {
+  const far: Model = (p, knobs) => 0.001 * knobOf(knobs, p);
+  const { history, reason } = tune(far, undefined, { ...budget, iterations: 20 });
+  assert.equal(reason, 'stalled', 'no knob can move any further');
+  for (const p of knobPairings) {
+    const values = history.map((o) => knobOf(o.knobs, p));
+    values.slice(1).forEach((v, i) => {
+      assert.ok(v <= p.max && v >= p.min, `${p.knob} = ${v}`);
+      assert.ok(v / (values[i] ?? 1) <= 2 + 1e-9, `${p.knob}: ${values[i]} → ${v}`);
+    });
+    assert.equal(values.at(-1), p.max);
+  }
+});
+
+test('a metric within its goal keeps its knob; the others move', () => {
+  const model: Model = (p, knobs) => (p.metric === 'l1d_miss_rate' ? 1.01 : 1.5 * knobOf(knobs, p));
+  const next = proposeKnobs([observe(model, {})]);
+  assert.equal(next['body.dcacheBeyondL1'], undefined);
+  assert.ok((next['body.instructions'] ?? 1) < 1);
+});
+
+test('proposals are deterministic: the same history gives the same knobs and the same run', () => {
+  assert.deepEqual(tune(linear).history, tune(linear).history);
+  const history = tune(linear).history.slice(0, 2);
+  assert.deepEqual(proposeKnobs(history), proposeKnobs(history));
+});
+
+test('the time budget stops before an iteration that would overrun it', () => {
+  const history = [observe(linear, {})];
+  const next = proposeKnobs(history);
+  assert.equal(stopReason(history, next, { seconds: 50 }, { ...budget, seconds: 90 }), 'minutes');
+  assert.equal(stopReason(history, next, { seconds: 40 }, { ...budget, seconds: 90 }), null);
+});
