@@ -5,21 +5,38 @@ import { formatLoadTable } from '../../report/load-table.ts';
 import { parseDurationS } from '../../spec/duration.ts';
 import { loadTargetSpec } from '../../spec/load.ts';
 import { info, printJson, printLine } from '../output.ts';
+import { runClone } from './clone.ts';
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run ditto on the bundled default target (memcached) and print what it measured')
+    .description('clone the bundled default target (memcached) end to end and print the report')
     .option('--spec <file>', 'another target spec instead of examples/memcached.yaml')
-    .option('--duration <time>', 'measured time per load point', '3s')
-    .option('--json', 'print the results as JSON')
+    .option('--out <dir>', 'where the clone and its artifacts go', '.ditto/demo')
+    .option('--resume', 'continue an interrupted demo')
+    .option(
+      '--latency-only',
+      "only sweep the target's load points with ditto-load and print the latency table",
+    )
+    .option('--duration <time>', 'with --latency-only: measured time per load point', '3s')
+    .option('--json', 'with --latency-only: print the results as JSON')
     .action(async (flags) => {
       const specFile = flags.spec ?? packagePath('examples', 'memcached.yaml');
       const spec = loadTargetSpec(specFile);
+      if (!flags.latencyOnly) {
+        info(`demo: cloning ${spec.name} from ${specFile} into ${flags.out}`);
+        // Sized to finish in about 10 minutes on a 2-core machine: short windows, a shorter cache sweep.
+        await runClone(spec, {
+          out: flags.out,
+          resume: flags.resume ?? false,
+          quick: true,
+          tuneIterations: '3',
+          tuneMinutes: '4',
+          window: '2s',
+        });
+        return;
+      }
       const durationS = parseDurationS(flags.duration, '--duration');
-      info(
-        `demo: ${spec.name} from ${specFile}, open-loop load at ${(spec.workload.loads ?? [spec.workload.qps]).join(', ')} req/s`,
-      );
       const results = await measureLatencyCurve(spec, { durationS }, (r) =>
         info(
           `  ${r.requestedRate} req/s: p50 ${r.latencyUs.p50?.toFixed(0)} us, p99 ${r.latencyUs.p99?.toFixed(0)} us`,

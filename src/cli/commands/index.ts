@@ -1,5 +1,6 @@
 // Every command registers itself here; commands stay thin and call the stages.
 import type { Command } from '@commander-js/extra-typings';
+import { registerClone } from './clone.ts';
 import { registerCompare } from './compare.ts';
 import { registerDemo } from './demo.ts';
 import { registerDoctor } from './doctor.ts';
@@ -8,6 +9,7 @@ import { registerLoad } from './load.ts';
 import { registerProfile } from './profile.ts';
 import { registerReport } from './report.ts';
 import { registerTopology } from './topology.ts';
+import { registerTune } from './tune.ts';
 
 export const commands: ((program: Command) => void)[] = [
   registerDoctor,
@@ -18,4 +20,6 @@ export const commands: ((program: Command) => void)[] = [
   registerGenerate,
   registerCompare,
   registerReport,
+  registerTune,
+  registerClone,
 ];

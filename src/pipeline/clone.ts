@@ -1,0 +1,131 @@
+// `ditto clone`: profile → generate → build → tune → compare at held-out loads on platforms A and B → report.
+// Every step writes its artifacts into the clone directory before the next starts, so `--resume` continues an
+// interrupted run from the first step whose result is missing, and `ditto report DIR` rebuilds the report alone.
+// This folder only sequences the stages; each stage keeps its own logic.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Listr } from 'listr2';
+import type { Profile } from '../artifacts/profile.ts';
+import { phaseNames, profileSchema } from '../artifacts/profile.ts';
+import { readArtifact } from '../artifacts/read.ts';
+import type { Report } from '../artifacts/report.ts';
+import { tuningSchema } from '../artifacts/tuning.ts';
+import { buildClone } from '../build/build.ts';
+import { generateClone } from '../build/generate.ts';
+import { runComparison } from '../measure/comparison.ts';
+import { profileTarget } from '../profile/run.ts';
+import { buildReport } from '../report/build.ts';
+import { readReportInputs, writeReportFiles } from '../report/files.ts';
+import type { TargetSpec } from '../spec/target-spec.ts';
+import { tuneClone } from '../tune/tune.ts';
+
+export interface CloneOptions {
+  dir: string;
+  resume: boolean;
+  /** A shorter cache sweep while profiling (up to 32 KiB plus the platform geometries). */
+  quickCache: boolean;
+  tuneIterations: number;
+  tuneMinutes: number;
+  /** Seconds per native measurement window. */
+  windowS: number;
+}
+
+export interface CloneResult {
+  report: Report;
+  htmlPath: string;
+}
+
+interface Context {
+  profile?: Profile;
+}
+
+export async function cloneService(spec: TargetSpec, options: CloneOptions): Promise<CloneResult> {
+  const dir = options.dir;
+  mkdirSync(dir, { recursive: true });
+  const file = (name: string) => join(dir, name);
+  const done = (name: string) => options.resume && existsSync(file(name));
+  const tuned = () => {
+    if (!done('tuning.json')) return false;
+    return readArtifact(file('tuning.json'), tuningSchema, 'tuning.json').iterations.length > 0;
+  };
+  let result: CloneResult | undefined;
+  const tasks = new Listr<Context>(
+    [
+      {
+        title: `profile ${spec.name}`,
+        skip: () => done('profile.json') && 'profile.json kept',
+        task: async (ctx, task) => {
+          ctx.profile = await profileTarget(spec, {
+            out: file('profile.json'),
+            resume: options.resume,
+            windowS: options.windowS,
+            phases: phaseNames,
+            quickCache: options.quickCache,
+            onProgress: (m) => {
+              task.output = m;
+            },
+          });
+        },
+      },
+      {
+        title: 'generate and build the clone',
+        skip: () => done('plan.json') && done(join('bin', 'clone')) && 'clone kept',
+        task: async (ctx) => {
+          const profile = ctx.profile ?? readArtifact(file('profile.json'), profileSchema, 'profile.json');
+          generateClone(profile, dir);
+          await buildClone(dir);
+        },
+      },
+      {
+        title: 'tune the clone at the profiled load',
+        skip: () => tuned() && 'tuning.json kept',
+        task: async (_ctx, task) => {
+          await tuneClone(spec, dir, {
+            iterations: options.tuneIterations,
+            minutes: options.tuneMinutes,
+            platforms: ['A'],
+            durationS: options.windowS,
+            onProgress: (m) => {
+              task.output = m;
+            },
+          });
+        },
+      },
+      {
+        title: 'compare original and clone at held-out loads on platforms A and B',
+        skip: () => done('comparison.json') && 'comparison.json kept',
+        task: async (_ctx, task) => {
+          await runComparison(spec, dir, {
+            durationS: options.windowS,
+            repeats: 1,
+            platforms: ['A', 'B'],
+            traced: true,
+            simulated: true,
+            self: false,
+            outDir: dir,
+            onProgress: (m) => {
+              task.output = m;
+            },
+          });
+        },
+      },
+      {
+        title: 'report',
+        task: () => {
+          const report = buildReport(readReportInputs(dir));
+          const written = writeReportFiles(dir, report, { html: true });
+          result = { report, htmlPath: written.html ?? file('report.html') };
+        },
+      },
+    ],
+    {
+      // Plain lines, one per event, when stderr is not a terminal (CI, logs).
+      renderer: 'default',
+      fallbackRenderer: 'simple',
+      exitOnError: true,
+    },
+  );
+  await tasks.run({});
+  if (!result) throw new Error('the report step did not run');
+  return result;
+}
