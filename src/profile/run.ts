@@ -60,6 +60,9 @@ function summarize(cls: LoadSummary['class'], r: LoadResult): LoadSummary {
   };
 }
 
+/** A service at a modest load is mostly idle: 3 s at 999 Hz gives each busy thread tens of samples. */
+const minStackSeconds = 3;
+
 const skeletonPhaseSchema = z.strictObject({
   skeleton: skeletonSchema,
   syscalls: z.array(syscallProfileSchema),
@@ -169,9 +172,11 @@ export async function profileTarget(spec: TargetSpec, options: ProfileOptions): 
       threadClusters = await phases.run('stacks', stacksPhaseSchema, async (loads) => {
         const state = await nativeTarget();
         const pids = processTree(state.target.process.pid);
-        const running = load(state.target, { durationS: options.windowS + 1 });
+        // Clustering needs tens of samples per thread even when the other windows are short.
+        const seconds = Math.max(options.windowS, minStackSeconds);
+        const running = load(state.target, { durationS: seconds + 1 });
         await sleep(500);
-        const recording = await recordCallStacks(pids, { seconds: options.windowS });
+        const recording = await recordCallStacks(pids, { seconds, frequencyHz: 999 });
         loads.push(summarize('mixed', await running));
         const trees = buildThreadTrees(recording.samples);
         const total = recording.samples.length;
