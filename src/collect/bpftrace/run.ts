@@ -91,6 +91,9 @@ export async function startBpftrace(
  * Traces every thread of the service rooted at rootPid (and whatever it forks or clones) while `work` runs,
  * then stops bpftrace with SIGINT so that it prints its maps.
  */
+/** Detaching 40-odd probes and printing the maps takes seconds, and much longer on an overloaded machine. */
+const printGraceMs = 60_000;
+
 export async function traceWhile<T>(
   rootPid: number,
   work: () => Promise<T>,
@@ -128,13 +131,17 @@ export async function traceWhile<T>(
     // A load that fails because the service died should say so, not only that the load failed.
     throw processExists(rootPid) ? error : died(error);
   } finally {
-    await tracer.stop({ signal: 'SIGINT', graceMs: 20_000 });
+    await tracer.stop({ signal: 'SIGINT', graceMs: printGraceMs });
   }
   const windowMs = performance.now() - windowStarted;
   if (!processExists(rootPid)) throw died();
   const exit = await tracer.exited;
   if (exit.signal === 'SIGKILL') {
-    throw new DittoError('DITTO_TOOL_FAILED', 'bpftrace did not print its maps within 20 s of SIGINT');
+    throw new DittoError(
+      'DITTO_TOOL_FAILED',
+      `bpftrace did not print its maps within ${printGraceMs / 1000} s of SIGINT`,
+      { hint: 'the machine may be overloaded; retry when it is quieter' },
+    );
   }
   const stdout = tracer.stdout();
   const trace = parseSkeletonTrace(stdout);
