@@ -87,13 +87,13 @@ export async function startBpftrace(
   return { tracer, attachMs: performance.now() - attachStarted };
 }
 
+/** Detaching 40-odd probes and printing the maps takes seconds, and much longer on an overloaded machine. */
+const printGraceMs = 60_000;
+
 /**
  * Traces every thread of the service rooted at rootPid (and whatever it forks or clones) while `work` runs,
  * then stops bpftrace with SIGINT so that it prints its maps.
  */
-/** Detaching 40-odd probes and printing the maps takes seconds, and much longer on an overloaded machine. */
-const printGraceMs = 60_000;
-
 export async function traceWhile<T>(
   rootPid: number,
   work: () => Promise<T>,
