@@ -16,6 +16,7 @@
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
 import type { Category, MemoryTarget } from './layout.ts';
 import { apportion, type Random } from './random.ts';
+import { Allocator, Distances, gpPool, xmmPool } from './registers.ts';
 
 /** `via`: the scratch register holding a far stream's position in its region (absent for own cursors). */
 export type MemRef =
@@ -71,96 +72,6 @@ export interface BlockInput {
 export const streamRegisters = ['r8', 'r9'];
 export const farRegister = 'r10';
 export const chaseRegister = 'r11';
-const gpPool = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi'];
-const xmmPool = Array.from({ length: 16 }, (_, i) => `xmm${i}`);
-const beyondDistance = 400;
-
-class Distances {
-  private cdf: number[];
-  private h: { bins: number[]; beyond: number };
-  constructor(h: { bins: number[]; beyond: number }) {
-    this.h = h;
-    let s = 0;
-    this.cdf = [...h.bins, h.beyond].map((v) => {
-      s += v;
-      return s;
-    });
-  }
-  draw(random: Random): number {
-    const total = this.cdf.at(-1) ?? 0;
-    if (total <= 0) return 1 + random.int(16);
-    const u = random.next() * total;
-    const i = this.cdf.findIndex((c) => u < c);
-    return i < 0 || i >= this.h.bins.length ? beyondDistance : i + 1;
-  }
-}
-
-class Allocator {
-  private lastWrite = new Map<string, number>();
-  private lastRead = new Map<string, number>();
-  private pool: string[];
-  private raw: Distances;
-  private war: Distances;
-  private waw: Distances;
-  private random: Random;
-  constructor(pool: string[], raw: Distances, war: Distances, waw: Distances, random: Random) {
-    this.pool = pool;
-    this.raw = raw;
-    this.war = war;
-    this.waw = waw;
-    this.random = random;
-    // Spread the initial "last" events so that the first picks are not all ties.
-    pool.forEach((r, i) => {
-      this.lastWrite.set(r, -1 - 7 * i);
-      this.lastRead.set(r, -4 - 7 * i);
-    });
-  }
-  read(pos: number, avoid: string[] = []): string {
-    const d = this.raw.draw(this.random);
-    return this.best(avoid, (r) => Math.abs(pos - (this.lastWrite.get(r) ?? -1e9) - d));
-  }
-  write(pos: number, avoid: string[] = []): string {
-    const dw = this.waw.draw(this.random);
-    const dr = this.war.draw(this.random);
-    return this.best(
-      avoid,
-      (r) =>
-        0.5 * Math.abs(pos - (this.lastWrite.get(r) ?? -1e9) - dw) +
-        0.5 * Math.abs(pos - (this.lastRead.get(r) ?? -1e9) - dr),
-    );
-  }
-  /** Read-modify-write destination: mostly the RAW distance, as the original weighed it. */
-  modify(pos: number, avoid: string[] = []): string {
-    const d = this.raw.draw(this.random);
-    const dw = this.waw.draw(this.random);
-    const dr = this.war.draw(this.random);
-    return this.best(
-      avoid,
-      (r) =>
-        0.8 * Math.abs(pos - (this.lastWrite.get(r) ?? -1e9) - d) +
-        0.1 * Math.abs(pos - (this.lastWrite.get(r) ?? -1e9) - dw) +
-        0.1 * Math.abs(pos - (this.lastRead.get(r) ?? -1e9) - dr),
-    );
-  }
-  note(pos: number, reads: string[], writes: string[]): void {
-    for (const r of reads) if (this.lastRead.has(r)) this.lastRead.set(r, pos);
-    for (const r of writes) if (this.lastWrite.has(r)) this.lastWrite.set(r, pos);
-  }
-  private best(avoid: string[], cost: (r: string) => number): string {
-    let best = '';
-    let bestCost = Number.POSITIVE_INFINITY;
-    for (const r of this.pool) {
-      if (avoid.includes(r)) continue;
-      const c = cost(r);
-      if (c < bestCost) {
-        best = r;
-        bestCost = c;
-      }
-    }
-    return best;
-  }
-}
-
 interface BranchSite {
   /** Bits of PRNG tested (0: deterministic). */
   bits: number;
