@@ -5,30 +5,18 @@
 //  (c) the generator's own CPU time per request.
 import type { LoadResult } from '../../src/artifacts/load-result.ts';
 import { runDittoLoad, runExternalClient } from '../../src/collect/load/run.ts';
+import { median, withTarget } from '../../src/measure/measure.ts';
 import { loadOptionsForTarget } from '../../src/measure/sweep.ts';
-import { type RunningTarget, startTarget } from '../../src/measure/target.ts';
+import type { RunningTarget } from '../../src/measure/target.ts';
 import { packagePath } from '../../src/package-root.ts';
 import { formatTable } from '../../src/report/table.ts';
 import { loadTargetSpec } from '../../src/spec/load.ts';
 
+const example = (name: string) => loadTargetSpec(packagePath('examples', `${name}.yaml`));
 const durationS = Number(process.env.BENCH_DURATION_S ?? 5);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-async function withTarget<T>(name: string, body: (t: RunningTarget) => Promise<T>): Promise<T> {
-  const target = await startTarget(loadTargetSpec(packagePath('examples', `${name}.yaml`)));
-  try {
-    return await body(target);
-  } finally {
-    await target.stop();
-  }
-}
 
 async function rateAccuracy(target: RunningTarget): Promise<void> {
   const rows: (string | number)[][] = [];
@@ -97,13 +85,13 @@ async function maxThroughput(
   );
 }
 
-await withTarget('memcached', async (target) => {
+await withTarget(example('memcached'), async (target) => {
   await rateAccuracy(target);
   const spec = { ...target.spec, workload: { ...target.spec.workload, connections: 32, durationS } };
   await maxThroughput(target, () => runExternalClient(spec, target.host, target.port), 'memcached');
 });
 
-await withTarget('redis', async (target) => {
+await withTarget(example('redis'), async (target) => {
   // redis-benchmark runs -n requests per test (GET, SET): size it to last about durationS at ~100k req/s.
   const spec = {
     ...target.spec,

@@ -28,13 +28,14 @@ export interface MeasureOptions {
   onProgress: (message: string) => void;
 }
 
-const median = (values: readonly number[]) => {
+export const median = (values: readonly number[]) => {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 };
 
-async function withTarget<T>(spec: TargetSpec, body: (t: RunningTarget) => Promise<T>): Promise<T> {
+/** Starts a target from its spec, runs `body`, and stops the target whatever happens. */
+export async function withTarget<T>(spec: TargetSpec, body: (t: RunningTarget) => Promise<T>): Promise<T> {
   const target = await startTarget(spec);
   try {
     return await body(target);

@@ -2,6 +2,12 @@
 import { spawnSync } from 'node:child_process';
 import { packagePath } from '../../src/package-root.ts';
 
+/** node argv that runs the CLI from source (as the bin runs the built one) with `args`. */
+export function dittoArgv(...args: string[]): string[] {
+  const entry = `import('${packagePath('src', 'cli', 'main.ts')}').then(async (m) => { process.exitCode = await m.main(['node', 'ditto', ...process.argv.slice(1)]); })`;
+  return ['--import', 'tsx', '-e', entry, '--', ...args];
+}
+
 export function ditto(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   return dittoWithin(120_000, ...args);
 }
@@ -11,8 +17,7 @@ export function dittoWithin(
   timeoutMs: number,
   ...args: string[]
 ): { code: number | null; stdout: string; stderr: string } {
-  const entry = `import('${packagePath('src', 'cli', 'main.ts')}').then(async (m) => { process.exitCode = await m.main(['node', 'ditto', ...process.argv.slice(1)]); })`;
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', entry, '--', ...args], {
+  const result = spawnSync(process.execPath, dittoArgv(...args), {
     cwd: packagePath(),
     encoding: 'utf8',
     timeout: timeoutMs,

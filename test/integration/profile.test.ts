@@ -11,7 +11,7 @@ import { type Profile, profileSchema } from '../../src/artifacts/profile.ts';
 import { packagePath } from '../../src/package-root.ts';
 import { jsonStrings, printableStrings } from '../../src/profile/privacy.ts';
 import { profileVocabulary } from '../../src/profile/vocabulary.ts';
-import { ditto, dittoWithin } from '../e2e/ditto.ts';
+import { ditto, dittoArgv, dittoWithin } from '../e2e/ditto.ts';
 
 const memcachedSpec = packagePath('examples', 'memcached.yaml');
 
@@ -116,23 +116,9 @@ test('SIGINT during the profile stops the tracer and the service and keeps the f
   const dir = mkdtempSync(join(tmpdir(), 'ditto-profile-'));
   const out = join(dir, 'profile.json');
   const mark = `DITTO_TEST_MARK=${process.pid}-${Date.now()}`;
-  const entry = `import('${packagePath('src', 'cli', 'main.ts')}').then(async (m) => { process.exitCode = await m.main(['node', 'ditto', ...process.argv.slice(1)]); })`;
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      '-e',
-      entry,
-      '--',
-      'profile',
-      '--target',
-      memcachedSpec,
-      '--out',
-      out,
-      '--window',
-      '2s',
-    ],
+    dittoArgv('profile', '--target', memcachedSpec, '--out', out, '--window', '2s'),
     {
       cwd: packagePath(),
       env: { ...process.env, [mark.split('=')[0] ?? '']: mark.split('=')[1] },
