@@ -17,7 +17,8 @@ typedef struct ditto_body_ctx {
     uint64_t request_id;
     /* Per-thread PRNG state (xoshiro256** or similar), seeded by the runtime, owned by the body. */
     uint64_t rng[4];
-    /* Per-thread data region for the body's d-cache working sets, allocated and zeroed by the runtime. */
+    /* The process's data region for the bodies' d-cache working sets, shared by all its threads as a service's
+     * heap is (a profile's miss curves are those of all threads interleaved): allocated and zeroed by the runtime. */
     uint8_t *data;
     size_t data_bytes;
     /* Per-thread cursors the body keeps between requests (e.g. pointer-chase positions, region offsets). */
@@ -26,10 +27,14 @@ typedef struct ditto_body_ctx {
 
 typedef void (*ditto_body_fn)(ditto_body_ctx *ctx);
 
-/* Bytes of `data` the generated bodies need per thread; defined by the generated code. */
+/* Bytes of `data` the generated bodies need per process; defined by the generated code. */
 extern const size_t ditto_body_data_bytes;
 
-/* Called once per thread before its first body call: builds pointer-chase rings etc. inside ctx->data. */
+/* Called once per data region (per process), before any thread's ditto_body_init: builds the pointer-chase rings. */
+void ditto_body_init_data(uint8_t *data);
+
+/* Called once per thread, after ditto_body_init_data of its region: sets the thread's cursors, each at a phase
+ * drawn from ctx->rng so that threads sharing a region do not walk it in lockstep. */
 void ditto_body_init(ditto_body_ctx *ctx);
 
 #endif

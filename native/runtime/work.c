@@ -1,6 +1,7 @@
 /* Per-thread state, the work of one request (body + system calls) and response output with filler payloads. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,27 @@ uint64_t rng_next(uint64_t s[4])
     return r;
 }
 
+/* The bodies' data region of this process, made on first use and kept until exit: threads come and go (thread per
+ * connection) while the working sets they share stay warm. A forked child keeps its own copy. */
+static uint8_t *process_data(void)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static uint8_t *data;
+    pthread_mutex_lock(&lock);
+    if (!data) {
+        size_t bytes = ditto_body_data_bytes ? ditto_body_data_bytes : 64;
+        bytes = (bytes + 63) & ~(size_t)63;
+        void *p;
+        if (posix_memalign(&p, 64, bytes))
+            die("allocating the body data region");
+        memset(p, 0, bytes);
+        ditto_body_init_data(p);
+        data = p;
+    }
+    pthread_mutex_unlock(&lock);
+    return data;
+}
+
 void thread_init(ditto_thread *t)
 {
     memset(t, 0, sizeof *t);
@@ -55,13 +77,7 @@ void thread_init(ditto_thread *t)
         t->rng[i] = splitmix64(&x);
         t->ctx.rng[i] = splitmix64(&x);
     }
-    size_t bytes = ditto_body_data_bytes ? ditto_body_data_bytes : 64;
-    bytes = (bytes + 63) & ~(size_t)63;
-    void *data;
-    if (posix_memalign(&data, 64, bytes))
-        die("allocating the body data region");
-    memset(data, 0, bytes);
-    t->ctx.data = data;
+    t->ctx.data = process_data();
     t->ctx.data_bytes = ditto_body_data_bytes;
     ditto_body_init(&t->ctx);
     t->data_fd = -1;
@@ -74,7 +90,6 @@ void thread_init(ditto_thread *t)
 
 void thread_release(ditto_thread *t)
 {
-    free(t->ctx.data);
     if (t->data_fd >= 0)
         close(t->data_fd);
 }

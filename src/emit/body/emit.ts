@@ -60,8 +60,8 @@ interface Region {
   kind: 'window' | 'far' | 'chase';
   bytes: number;
   offset: number;
-  /** ctx->cursor slot of its cursor (shared by all far regions). */
-  slot: number;
+  /** ctx->cursor slot of its cursor (windows and the chase ring; far regions use the body's far counter). */
+  slot?: number;
 }
 
 interface BodyCode {
@@ -75,7 +75,9 @@ interface BodyCode {
   chunks: number[];
   /** The last block using far streams: it advances the far counter. */
   lastFarBlock: number;
-  stringOffset: number;
+  /** Offset in ctx->data of the body's far counter: one per process, advanced by every thread's invocations, so the
+   * threads together walk each far region once per cycle, as one thread does. */
+  farCounter: number;
 }
 
 /** Data base (3), PRNG, loop counter, per cursor a load (and a mask for windows), the red-zone skip. */
@@ -300,11 +302,10 @@ function renderReplica(code: BodyCode, r: Replica, block: number): string {
   const regionOf = (s: number) => code.regions[s];
   const reg = (s: number) => streamRegisters[s] ?? 'r8';
   const calls = body.calls > 0;
-  // Far regions share the far counter's slot.
-  const slotOf = (s: number, register: string) =>
-    ctxCursor +
-    8 *
-      ((register === farRegister ? code.regions.slice(own, windows).find((x) => x) : regionOf(s))?.slot ?? 0);
+  const cursorAt = (s: number, register: string) =>
+    register === farRegister
+      ? `r15 + ${code.farCounter}`
+      : `r12 + ${ctxCursor + 8 * (regionOf(s)?.slot ?? 0)}`;
   const lines: string[] = [
     `mov r15, qword ptr [r12 + ${ctxData}]`,
     'add r15, 63',
@@ -313,7 +314,7 @@ function renderReplica(code: BodyCode, r: Replica, block: number): string {
     `mov r14, ${r.iterations}`,
   ];
   for (const { stream: s, register } of cursors) {
-    lines.push(`mov ${register}, qword ptr [r12 + ${slotOf(s, register)}]`);
+    lines.push(`mov ${register}, qword ptr [${cursorAt(s, register)}]`);
     // Blocks sharing a cursor step it by different windows: realign the cursor to this block's window.
     if (s < own)
       lines.push(`and ${register}, ${(regionOf(s)?.bytes ?? 64) - 64 * (body.windowLines[s] ?? 1)}`);
@@ -349,10 +350,14 @@ function renderReplica(code: BodyCode, r: Replica, block: number): string {
   if (advancesFar) lines.push(`add ${farRegister}, 64`);
   lines.push(`mov qword ptr [r12 + ${ctxRng}], r13`);
   for (const { stream: s, register } of cursors)
-    lines.push(`mov qword ptr [r12 + ${slotOf(s, register)}], ${register}`);
+    lines.push(`mov qword ptr [${cursorAt(s, register)}], ${register}`);
   // The call target: one `ret`, out of the straight path. The red zone below rsp was skipped above.
   if (calls) lines.push('jmp .Le%=', '.Ls%=:', 'ret', '.Le%=:');
   return printAsm(lines, blockClobbers);
+}
+
+function touched(body: ReturnType<typeof generateBody>, stream: number): boolean {
+  return body.blocks.some((b) => b.replicas.some((r) => (r.body.touches[stream] ?? 0) > 0));
 }
 
 function renderBody(code: BodyCode): string {
@@ -361,9 +366,8 @@ function renderBody(code: BodyCode): string {
   out.push('    register ditto_body_ctx *c __asm__("r12") = ctx;');
   out.push('    if (c->rng[0] == 0) c->rng[0] = 0x9e3779b97f4a7c15ULL; /* xorshift never leaves 0 */');
   if (code.shape.strings.length > 0) {
-    const at = code.stringOffset;
     const lines = [`mov r15, qword ptr [r12 + ${ctxData}]`, 'add r15, 63', 'and r15, -64'];
-    for (const s of code.shape.strings) lines.push(...stringOpAsm(s, at, s.count * s.elementBytes));
+    for (const s of code.shape.strings) lines.push(...stringOpAsm(s, 0, s.count * s.elementBytes));
     out.push(printAsm(lines, ['rax', 'rcx', 'rsi', 'rdi', 'r15', 'cc', 'memory']));
   }
   code.blocks.forEach((block, b) => {
@@ -394,7 +398,7 @@ const initHelpers = `static uint64_t ditto_body_mix(uint64_t *s) {
 }
 
 /* One cycle through all lines of [base, base + lines*64): each line's first word points to the next line. */
-static uint8_t *ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
+static void ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
     uint64_t *slot = (uint64_t *)base;
     for (uint64_t i = 0; i < lines; i++) slot[i * 8] = i;
     for (uint64_t i = lines - 1; i > 0; i--) {
@@ -404,7 +408,6 @@ static uint8_t *ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
         slot[j * 8] = t;
     }
     for (uint64_t i = 0; i < lines; i++) slot[i * 8] = (uint64_t)(uintptr_t)(base + slot[i * 8] * 64);
-    return base;
 }`;
 
 export function emitBodies(plan: ClonePlan): GeneratedFile[] {
@@ -412,59 +415,82 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     ...plan.classes.flatMap((c) => (c.body ? [{ fn: `class_${c.name}`, body: c.body }] : [])),
     ...plan.background.flatMap((g, i) => (g.body ? [{ fn: `background_${i}`, body: g.body }] : [])),
   ];
-  let offset = 0;
   let slot = 0;
-  const codes: BodyCode[] = entries.map((e, index) => {
-    const generated = generateBody(e.fn, e.body, plan.knobs, new Random(plan.seed, index));
+  const generated = entries.map((e, index) => {
+    const body = generateBody(e.fn, e.body, plan.knobs, new Random(plan.seed, index));
     // All string ops work on one area at its start: movs and cmps span twice their bytes.
-    const stringBytes = generated.shape.strings.reduce(
+    const stringBytes = body.shape.strings.reduce(
       (m, s) => Math.max(m, (s.op === 'movs' || s.op === 'cmps' ? 2 : 1) * s.count * s.elementBytes),
       0,
     );
-    const stringOffset = offset;
-    offset += Math.ceil(stringBytes / 64) * 64;
-    const lines = solveRegions(generated, Math.ceil(stringBytes / 64));
-    const own = generated.shape.streams.length;
-    const windows = own + generated.shape.far.length;
-    let farSlot: number | undefined;
+    const stringLines = Math.ceil(stringBytes / 64);
+    return { body, stringLines, lines: solveRegions(body, stringLines) };
+  });
+  // Every body's string area, windows and far regions start at offset 0: the bodies overlay one another as a
+  // service's request types share its heap, so interleaving them lengthens no reuse distance. The pointer-chase
+  // rings follow, one per body, apart: nothing else may write into them.
+  const layouts = generated.map(({ body, stringLines, lines }) => {
+    const own = body.shape.streams.length;
+    const windows = own + body.shape.far.length;
+    let offset = stringLines * 64;
+    const offsets = lines.map((l, s) => {
+      if (s === windows || !touched(body, s)) return 0;
+      const at = offset;
+      offset += l * 64;
+      return at;
+    });
+    return { offsets, end: offset };
+  });
+  let dataEnd = Math.max(0, ...layouts.map((l) => l.end));
+  const codes: BodyCode[] = generated.map(({ body, lines }, b) => {
+    const own = body.shape.streams.length;
+    const windows = own + body.shape.far.length;
     const takeSlot = () => {
-      if (slot >= cursorSlots) throw new Error(`body ${e.fn}: more than ${cursorSlots} cursor slots`);
+      if (slot >= cursorSlots) throw new Error(`body ${body.fn}: more than ${cursorSlots} cursor slots`);
       return slot++;
     };
     const regions = lines.map((l, s): Region | undefined => {
-      const touched = generated.blocks.some((b) => b.replicas.some((r) => (r.body.touches[s] ?? 0) > 0));
-      if (!touched) return undefined;
+      if (!touched(body, s)) return undefined;
       const kind = s === windows ? 'chase' : s >= own ? 'far' : 'window';
-      if (kind === 'far') farSlot ??= takeSlot();
-      const region: Region = {
-        kind,
-        bytes: l * 64,
-        offset,
-        slot: kind === 'far' ? (farSlot ?? 0) : takeSlot(),
-      };
-      offset += region.bytes;
-      return region;
+      const at = kind === 'chase' ? dataEnd : (layouts[b]?.offsets[s] ?? 0);
+      if (kind === 'chase') dataEnd += l * 64;
+      return { kind, bytes: l * 64, offset: at, ...(kind === 'far' ? {} : { slot: takeSlot() }) };
     });
-    return { ...generated, regions, stringOffset };
+    return { ...body, regions, farCounter: 0 };
   });
-  const dataBytes = offset + 64;
+  // The far counters follow, a line each: they are written by every thread.
+  for (const code of codes) {
+    if (!code.regions.some((r) => r?.kind === 'far')) continue;
+    code.farCounter = dataEnd;
+    dataEnd += 64;
+  }
+  const dataBytes = dataEnd + 64;
+  const alignedBase = '    uint8_t *base = (uint8_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);';
+  const initData: string[] = ['void ditto_body_init_data(uint8_t *data) {', alignedBase];
+  // Each thread starts its own cursors at its own phase (body.h): threads sharing the regions must not walk them in
+  // lockstep, or one thread's misses would become the next one's hits.
   const init: string[] = [
     'void ditto_body_init(ditto_body_ctx *ctx) {',
     '    if (ctx->data_bytes < ditto_body_data_bytes) abort();',
-    '    uint8_t *base = (uint8_t *)(((uintptr_t)ctx->data + 63) & ~(uintptr_t)63);',
+    '    uint8_t *data = ctx->data;',
+    alignedBase,
+    '    uint64_t phase = ctx->rng[1] ^ ctx->rng[2];',
   ];
   codes.forEach((code, b) => {
     const slots = new Set<number>();
     code.regions.forEach((r) => {
-      if (!r || slots.has(r.slot)) return;
+      if (!r || r.slot === undefined || slots.has(r.slot)) return;
       slots.add(r.slot);
+      const lines = r.bytes / 64;
       if (r.kind === 'chase') {
+        initData.push(`    ditto_body_ring(base + ${r.offset}, ${lines}u, ${plan.seed * 64 + b}u);`);
         init.push(
-          `    ctx->cursor[${r.slot}] = (uint64_t)(uintptr_t)ditto_body_ring(base + ${r.offset}, ${r.bytes / 64}u, ${plan.seed * 64 + b}u);`,
+          `    ctx->cursor[${r.slot}] = (uint64_t)(uintptr_t)(base + ${r.offset} + 64 * (ditto_body_mix(&phase) % ${lines}u));`,
         );
-      } else init.push(`    ctx->cursor[${r.slot}] = 0;`);
+      } else init.push(`    ctx->cursor[${r.slot}] = 64 * (ditto_body_mix(&phase) % ${lines}u);`);
     });
   });
+  initData.push('}');
   init.push('}');
   const summary = codes.map((code) => {
     const s = code.shape;
@@ -501,6 +527,8 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     `const size_t ditto_body_data_bytes = ${dataBytes};`,
     '',
     initHelpers,
+    '',
+    ...initData,
     '',
     ...init,
     '',

@@ -21,7 +21,7 @@ _Static_assert(offsetof(ditto_body_ctx, rng) == 8, "ctx layout");
 _Static_assert(offsetof(ditto_body_ctx, data) == 40, "ctx layout");
 _Static_assert(offsetof(ditto_body_ctx, cursor) == 56, "ctx layout");
 
-const size_t ditto_body_data_bytes = 44928;
+const size_t ditto_body_data_bytes = 44992;
 
 static uint64_t ditto_body_mix(uint64_t *s) {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -31,7 +31,7 @@ static uint64_t ditto_body_mix(uint64_t *s) {
 }
 
 /* One cycle through all lines of [base, base + lines*64): each line's first word points to the next line. */
-static uint8_t *ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
+static void ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
     uint64_t *slot = (uint64_t *)base;
     for (uint64_t i = 0; i < lines; i++) slot[i * 8] = i;
     for (uint64_t i = lines - 1; i > 0; i--) {
@@ -41,16 +41,21 @@ static uint8_t *ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
         slot[j * 8] = t;
     }
     for (uint64_t i = 0; i < lines; i++) slot[i * 8] = (uint64_t)(uintptr_t)(base + slot[i * 8] * 64);
-    return base;
+}
+
+void ditto_body_init_data(uint8_t *data) {
+    uint8_t *base = (uint8_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);
+    ditto_body_ring(base + 44736, 2u, 448u);
 }
 
 void ditto_body_init(ditto_body_ctx *ctx) {
     if (ctx->data_bytes < ditto_body_data_bytes) abort();
-    uint8_t *base = (uint8_t *)(((uintptr_t)ctx->data + 63) & ~(uintptr_t)63);
-    ctx->cursor[0] = 0;
-    ctx->cursor[1] = 0;
-    ctx->cursor[2] = 0;
-    ctx->cursor[3] = (uint64_t)(uintptr_t)ditto_body_ring(base + 44736, 2u, 448u);
+    uint8_t *data = ctx->data;
+    uint8_t *base = (uint8_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);
+    uint64_t phase = ctx->rng[1] ^ ctx->rng[2];
+    ctx->cursor[0] = 64 * (ditto_body_mix(&phase) % 2u);
+    ctx->cursor[1] = 64 * (ditto_body_mix(&phase) % 2u);
+    ctx->cursor[2] = (uint64_t)(uintptr_t)(base + 44736 + 64 * (ditto_body_mix(&phase) % 2u));
 }
 
 void ditto_body_class_get(ditto_body_ctx *ctx) {
@@ -133,8 +138,8 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
-      "mov r11, qword ptr [r12 + 80]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
+      "mov r11, qword ptr [r12 + 72]\n\t"
       ".Ll%=:\n\t"
       "mov r11, qword ptr [r11]\n\t"
       "mov rax, r10\n\t"
@@ -144,8 +149,8 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
-      "mov qword ptr [r12 + 80], r11\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
+      "mov qword ptr [r12 + 72], r11\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -161,7 +166,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 1\n\t"
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 64\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -178,7 +183,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 56], r8\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -209,7 +214,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 3\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -218,7 +223,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -300,7 +305,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rdx, r10\n\t"
       "shl rdx, 1\n\t"
@@ -310,7 +315,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -324,7 +329,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rbx, r10\n\t"
       "shl rbx, 1\n\t"
@@ -334,7 +339,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -348,7 +353,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -358,7 +363,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -372,7 +377,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -382,7 +387,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -398,7 +403,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 3\n\t"
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 64\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, qword ptr [r15 + r8 + 480]\n\t"
       "add r8, 64\n\t"
@@ -408,7 +413,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 56], r8\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -422,7 +427,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -432,7 +437,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -446,13 +451,13 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 9\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -468,7 +473,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 2\n\t"
       "mov r9, qword ptr [r12 + 64]\n\t"
       "and r9, 64\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rbx, rcx\n\t"
       "mov rcx, qword ptr [r15 + r9 + 608]\n\t"
@@ -479,7 +484,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 64], r9\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -495,7 +500,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 2\n\t"
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 64\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rcx, rbx\n\t"
       "mov rcx, qword ptr [r15 + r8 + 496]\n\t"
@@ -506,7 +511,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 56], r8\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -520,7 +525,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -530,7 +535,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -544,13 +549,13 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 9\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -564,7 +569,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -574,7 +579,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -590,7 +595,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 3\n\t"
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 64\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rcx, qword ptr [r15 + r8 + 448]\n\t"
       "add r8, 64\n\t"
@@ -600,7 +605,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 56], r8\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -614,7 +619,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -624,7 +629,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -638,16 +643,16 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
-      "mov r11, qword ptr [r12 + 80]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
+      "mov r11, qword ptr [r12 + 72]\n\t"
       ".Ll%=:\n\t"
       "mov r11, qword ptr [r11]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
-      "mov qword ptr [r12 + 80], r11\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
+      "mov qword ptr [r12 + 72], r11\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -661,7 +666,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -671,7 +676,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)

@@ -20,7 +20,7 @@ _Static_assert(offsetof(ditto_body_ctx, rng) == 8, "ctx layout");
 _Static_assert(offsetof(ditto_body_ctx, data) == 40, "ctx layout");
 _Static_assert(offsetof(ditto_body_ctx, cursor) == 56, "ctx layout");
 
-const size_t ditto_body_data_bytes = 45824;
+const size_t ditto_body_data_bytes = 45888;
 
 static uint64_t ditto_body_mix(uint64_t *s) {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -30,7 +30,7 @@ static uint64_t ditto_body_mix(uint64_t *s) {
 }
 
 /* One cycle through all lines of [base, base + lines*64): each line's first word points to the next line. */
-static uint8_t *ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
+static void ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
     uint64_t *slot = (uint64_t *)base;
     for (uint64_t i = 0; i < lines; i++) slot[i * 8] = i;
     for (uint64_t i = lines - 1; i > 0; i--) {
@@ -40,15 +40,19 @@ static uint8_t *ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
         slot[j * 8] = t;
     }
     for (uint64_t i = 0; i < lines; i++) slot[i * 8] = (uint64_t)(uintptr_t)(base + slot[i * 8] * 64);
-    return base;
+}
+
+void ditto_body_init_data(uint8_t *data) {
+    uint8_t *base = (uint8_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);
 }
 
 void ditto_body_init(ditto_body_ctx *ctx) {
     if (ctx->data_bytes < ditto_body_data_bytes) abort();
-    uint8_t *base = (uint8_t *)(((uintptr_t)ctx->data + 63) & ~(uintptr_t)63);
-    ctx->cursor[0] = 0;
-    ctx->cursor[1] = 0;
-    ctx->cursor[2] = 0;
+    uint8_t *data = ctx->data;
+    uint8_t *base = (uint8_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);
+    uint64_t phase = ctx->rng[1] ^ ctx->rng[2];
+    ctx->cursor[0] = 64 * (ditto_body_mix(&phase) % 4u);
+    ctx->cursor[1] = 64 * (ditto_body_mix(&phase) % 16u);
 }
 
 void ditto_body_class_get(ditto_body_ctx *ctx) {
@@ -131,7 +135,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 6\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -140,7 +144,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -154,7 +158,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 6\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -163,7 +167,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -177,7 +181,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 6\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -186,7 +190,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -200,7 +204,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 6\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -209,7 +213,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -328,7 +332,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rbx, r10\n\t"
       "shl rbx, 0\n\t"
@@ -338,7 +342,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -352,7 +356,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -362,7 +366,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -376,7 +380,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rbx, r10\n\t"
       "shl rbx, 0\n\t"
@@ -386,7 +390,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -400,7 +404,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rcx, r10\n\t"
       "shl rcx, 1\n\t"
@@ -410,7 +414,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -424,7 +428,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rbx, r10\n\t"
       "shl rbx, 0\n\t"
@@ -434,7 +438,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -448,7 +452,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -458,7 +462,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -472,7 +476,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 0\n\t"
@@ -482,7 +486,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -496,7 +500,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -506,7 +510,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -520,7 +524,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 0\n\t"
@@ -530,7 +534,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -544,7 +548,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -554,7 +558,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -568,7 +572,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 0\n\t"
@@ -578,7 +582,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -592,7 +596,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 5\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
@@ -602,7 +606,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -616,7 +620,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 1\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       "lea rsp, [rsp - 128]\n\t"
       ".Ll%=:\n\t"
       "call .Ls%=\n\t"
@@ -644,7 +648,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "lea rsp, [rsp + 128]\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       "jmp .Le%=\n\t"
       ".Ls%=:\n\t"
       "ret\n\t"
@@ -664,7 +668,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 1\n\t"
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 192\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       "lea rsp, [rsp - 128]\n\t"
       ".Ll%=:\n\t"
       "mov rax, r10\n\t"
@@ -692,7 +696,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 56], r8\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       "jmp .Le%=\n\t"
       ".Ls%=:\n\t"
       "ret\n\t"
@@ -712,7 +716,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 1\n\t"
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 192\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       "lea rsp, [rsp - 128]\n\t"
       ".Ll%=:\n\t"
       "call .Ls%=\n\t"
@@ -749,7 +753,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 56], r8\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       "jmp .Le%=\n\t"
       ".Ls%=:\n\t"
       "ret\n\t"
@@ -771,7 +775,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r8, 192\n\t"
       "mov r9, qword ptr [r12 + 64]\n\t"
       "and r9, 960\n\t"
-      "mov r10, qword ptr [r12 + 72]\n\t"
+      "mov r10, qword ptr [r15 + 45760]\n\t"
       "lea rsp, [rsp - 128]\n\t"
       ".Ll%=:\n\t"
       "mov qword ptr [r15 + r8 + 464], rax\n\t"
@@ -808,7 +812,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 56], r8\n\t"
       "mov qword ptr [r12 + 64], r9\n\t"
-      "mov qword ptr [r12 + 72], r10\n\t"
+      "mov qword ptr [r15 + 45760], r10\n\t"
       "jmp .Le%=\n\t"
       ".Ls%=:\n\t"
       "ret\n\t"
