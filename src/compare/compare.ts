@@ -1,5 +1,6 @@
 // Two measurements → per-metric relative errors (pure).
 import type { Comparison, Measurement } from '../artifacts/measurement.ts';
+import { syscallShareFloor } from '../report/goals.ts';
 
 type Metric = Comparison['metrics'][number];
 
@@ -25,9 +26,6 @@ function metric(
     relError: relError(original, clone),
   };
 }
-
-/** Syscalls that make at least this share of the original's calls are compared (rarer ones are noise). */
-const syscallShareFloor = 0.05;
 
 export function compareMeasurements(
   original: Measurement,

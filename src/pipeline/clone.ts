@@ -4,7 +4,7 @@
 // This folder only sequences the stages; each stage keeps its own logic.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Listr } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import type { Profile } from '../artifacts/profile.ts';
 import { phaseNames, profileSchema } from '../artifacts/profile.ts';
 import { readArtifact } from '../artifacts/read.ts';
@@ -12,12 +12,22 @@ import type { Report } from '../artifacts/report.ts';
 import { tuningSchema } from '../artifacts/tuning.ts';
 import { buildClone } from '../build/build.ts';
 import { generateClone } from '../build/generate.ts';
-import { runComparison } from '../measure/comparison.ts';
+import { type CompareOptions, runComparison } from '../measure/comparison.ts';
 import { profileTarget } from '../profile/run.ts';
 import { buildReport } from '../report/build.ts';
 import { readReportInputs, writeReportFiles } from '../report/files.ts';
 import type { TargetSpec } from '../spec/target-spec.ts';
 import { tuneClone } from '../tune/tune.ts';
+
+const progressLogger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
+
+/** How `ditto clone` judges the tuned clone (with its window and loads): what bench/fidelity repeats. */
+export const judgingOptions = {
+  repeats: 1,
+  platforms: ['A', 'B'],
+  traced: true,
+  simulated: true,
+} as const satisfies Partial<CompareOptions>;
 
 export interface CloneOptions {
   dir: string;
@@ -96,11 +106,8 @@ export async function cloneService(spec: TargetSpec, options: CloneOptions): Pro
         skip: () => done('comparison.json') && 'comparison.json kept',
         task: async (_ctx, task) => {
           await runComparison(spec, dir, {
+            ...judgingOptions,
             durationS: options.windowS,
-            repeats: 1,
-            platforms: ['A', 'B'],
-            traced: true,
-            simulated: true,
             self: false,
             outDir: dir,
             onProgress: (m) => {
@@ -119,9 +126,12 @@ export async function cloneService(spec: TargetSpec, options: CloneOptions): Pro
       },
     ],
     {
-      // Plain lines, one per event, when stderr is not a terminal (CI, logs).
+      // Plain lines, one per event, when stdout is not a terminal (CI, logs); progress goes to stderr either way,
+      // leaving stdout to the results.
       renderer: 'default',
       fallbackRenderer: 'simple',
+      rendererOptions: { logger: progressLogger },
+      fallbackRendererOptions: { logger: progressLogger },
       exitOnError: true,
     },
   );
