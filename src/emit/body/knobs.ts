@@ -1,10 +1,12 @@
 // Tuning knobs that reshape a profiled body before it is laid out (pure). Each moves one simulated metric and
 // leaves the others nearly alone (the tuner, src/tune, relies on that):
 //
-// * d-cache tails: the working-set shares of the bins above a threshold (and what misses at every measured size)
-//   are multiplied by a factor; nested thresholds compound. The bins at or below the smallest threshold give or
-//   take the difference in proportion, so the accesses per request stay as profiled. Above 32 KiB moves the L1d
-//   miss rate, above 256 KiB the L2's local miss rate, above 16 MiB the LLC's.
+// * d-cache tails, nested: the first tier (the smallest threshold) scales the share of all accesses that goes to
+//   bins above it; each next tier scales the share of the previous tier's tail that goes above its own threshold.
+//   Within a segment the bins keep their proportions, and the bins at or below the smallest threshold give or take
+//   the difference, so the accesses per request stay as profiled. The tiers at 32 KiB, 256 KiB and 16 MiB thus move
+//   the L1d miss rate, the L2's local miss rate (L2 misses per L1 miss) and the LLC's, each leaving the others'
+//   ratios alone: the tuner moves one knob per metric and relies on that.
 // * Hard branches: the execution share of the branch sites whose taken rate is neither exactly 0 nor exactly 1 (the
 //   ones that test PRNG bits and mispredict) is multiplied by a factor; the always / never taken sites give or
 //   take the difference.
@@ -21,26 +23,52 @@ export const dcacheTiers = { l1: 32 * 1024, l2: 256 * 1024, llc: 16 * 1024 * 102
 
 type Curve = BodyPlan['cache']['dcache'];
 
-/** Scales the working-set tail of a miss curve by tiers (see the file comment); factors of 1 leave it unchanged. */
+/** Scales the working-set tails of a miss curve by nested tiers (see the file comment); factors of 1 change nothing. */
 export function scaleWorkingSetTail(
   curve: Curve,
   sizes: readonly number[],
   tiers: readonly TailTier[],
 ): Curve {
   if (tiers.every((t) => t.factor === 1) || tiers.length === 0) return curve;
-  const smallest = Math.min(...tiers.map((t) => t.aboveBytes));
-  const factorOf = (size: number) =>
-    tiers.reduce((f, t) => (size > t.aboveBytes ? f * Math.max(0, t.factor) : f), 1);
+  const sorted = [...tiers].sort((a, b) => a.aboveBytes - b.aboveBytes);
   const bins = [...curve.workingSet, curve.beyondLargest];
   const sizeOf = (i: number) => sizes[i] ?? Number.POSITIVE_INFINITY;
-  const total = bins.reduce((s, v) => s + v, 0);
-  const head = bins.reduce((s, v, i) => (sizeOf(i) <= smallest ? s + v : s), 0);
-  let tail = bins.map((v, i) => (sizeOf(i) > smallest ? v * factorOf(sizeOf(i)) : 0));
-  const tailTotal = tail.reduce((s, v) => s + v, 0);
-  // The tail can grow only as far as the head has accesses to give.
-  if (tailTotal > total || head === 0) tail = tail.map((v) => (tailTotal > 0 ? (v * total) / tailTotal : 0));
-  const headScale = head > 0 ? Math.max(0, total - tail.reduce((s, v) => s + v, 0)) / head : 0;
-  const scaled = bins.map((v, i) => (sizeOf(i) <= smallest ? v * headScale : (tail[i] ?? 0)));
+  // Segment k holds the bins above threshold k-1 (none for k = 0) and at or below threshold k.
+  const segmentOf = (i: number) => {
+    const k = sorted.findIndex((t) => sizeOf(i) <= t.aboveBytes);
+    return k < 0 ? sorted.length : k;
+  };
+  const mass = new Array<number>(sorted.length + 1).fill(0);
+  bins.forEach((v, i) => {
+    mass[segmentOf(i)] = (mass[segmentOf(i)] ?? 0) + v;
+  });
+  const tailOf = (m: readonly number[], k: number) => m.slice(k + 1).reduce((s, v) => s + v, 0);
+  const total = tailOf(mass, -1);
+  // New tail beyond each threshold, outermost last: each a share of the previous tail, bounded by it.
+  const tails: number[] = [];
+  let previousTail = total;
+  let previousOriginal = total;
+  sorted.forEach((t, k) => {
+    const original = tailOf(mass, k);
+    const share = previousOriginal > 0 ? original / previousOriginal : 0;
+    const tail = Math.min(previousTail, Math.max(0, t.factor) * share * previousTail);
+    tails.push(tail);
+    previousTail = tail;
+    previousOriginal = original;
+  });
+  const newMass = mass.map((_, k) => (k === 0 ? total : (tails[k - 1] ?? 0)) - (tails[k] ?? 0));
+  // A segment without bins cannot hold its share: the head takes it.
+  newMass.forEach((v, k) => {
+    if (k > 0 && (mass[k] ?? 0) === 0) {
+      newMass[0] = (newMass[0] ?? 0) + v;
+      newMass[k] = 0;
+    }
+  });
+  const scaled = bins.map((v, i) => {
+    const k = segmentOf(i);
+    const m = mass[k] ?? 0;
+    return m > 0 ? (v * (newMass[k] ?? 0)) / m : 0;
+  });
   return {
     ...curve,
     workingSet: scaled.slice(0, curve.workingSet.length),

@@ -18,7 +18,7 @@ const sum = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0);
 const beyond = (curve: { workingSet: number[]; beyondLargest: number }, bytes: number) =>
   sum(curve.workingSet.filter((_, i) => (sizes[i] ?? 0) > bytes)) + curve.beyondLargest;
 
-test('d-cache tiers scale the shares beyond each threshold and keep the total', () => {
+test('d-cache tiers scale each tail as a share of the previous one and keep the total', () => {
   const d = body.cache.dcache;
   const tiers = [
     { aboveBytes: dcacheTiers.l1, factor: 1.5 },
@@ -29,12 +29,25 @@ test('d-cache tiers scale the shares beyond each threshold and keep the total', 
   const total = (c: typeof d) => sum(c.workingSet) + c.beyondLargest;
   assert.ok(Math.abs(total(scaled) - total(d)) < 1e-12);
   const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 + 1e-9 * Math.abs(b);
-  // Bins in (32K, 256K] × 1.5, in (256K, 16M] × 1.5 × 0.5, beyond 16M × 1.5 × 0.5 × 2.
+  // Beyond 32K × 1.5; the share of that beyond 256K × 0.5; the share of that beyond 16M × 2.
   const b1 = beyond(d, dcacheTiers.l1);
   const b2 = beyond(d, dcacheTiers.l2);
   const b3 = beyond(d, dcacheTiers.llc);
-  assert.ok(close(beyond(scaled, dcacheTiers.l1), 1.5 * (b1 - b2) + 0.75 * (b2 - b3) + 1.5 * b3));
-  assert.ok(close(beyond(scaled, dcacheTiers.llc), 1.5 * b3));
+  assert.ok(b3 > 0 && b2 > b3 && b1 > b2, 'the fixture has bins in every segment');
+  const s1 = beyond(scaled, dcacheTiers.l1);
+  const s2 = beyond(scaled, dcacheTiers.l2);
+  const s3 = beyond(scaled, dcacheTiers.llc);
+  assert.ok(close(s1, 1.5 * b1));
+  assert.ok(close(s2 / s1, 0.5 * (b2 / b1)));
+  assert.ok(close(s3 / s2, 2 * (b3 / b2)));
+  // Orthogonal: the L2 tier alone leaves the L1 tail and the LLC tail's share of the L2 tail as they were.
+  const l2Only = scaleWorkingSetTail(
+    d,
+    sizes,
+    tiers.map((t) => ({ ...t, factor: t.aboveBytes === dcacheTiers.l2 ? 3 : 1 })),
+  );
+  assert.ok(close(beyond(l2Only, dcacheTiers.l1), b1));
+  assert.ok(close(beyond(l2Only, dcacheTiers.llc) / beyond(l2Only, dcacheTiers.l2), b3 / b2));
   assert.equal(
     scaleWorkingSetTail(
       d,
