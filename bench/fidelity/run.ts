@@ -12,7 +12,7 @@ import { readArtifact } from '../../src/artifacts/read.ts';
 import { isDittoError } from '../../src/errors.ts';
 import { type CompareOptions, runComparison } from '../../src/measure/comparison.ts';
 import { packagePath } from '../../src/package-root.ts';
-import { cloneService, judgingOptions } from '../../src/pipeline/clone.ts';
+import { cloneService, demoBudget, judgingOptions } from '../../src/pipeline/clone.ts';
 import { formatError } from '../../src/report/console.ts';
 import { formatTable } from '../../src/report/table.ts';
 import { loadTargetSpec } from '../../src/spec/load.ts';
@@ -32,13 +32,13 @@ const targets = (process.env.BENCH_TARGETS ?? 'memcached,redis,redis-aof,nginx')
   .map((t) => t.trim())
   .filter((t) => t !== '');
 const repeats = Math.round(numberEnv('BENCH_REPEATS', 3));
-// The budgets of `ditto demo` (src/cli/commands/demo.ts): one clone in about 5-8 minutes on 2 cores.
+// The budgets of `ditto demo` unless overridden.
 const settings = {
   targets,
   repeats,
-  tuneIterations: Math.round(numberEnv('BENCH_ITERATIONS', 3)),
-  tuneMinutes: numberEnv('BENCH_MINUTES', 4),
-  windowS: numberEnv('BENCH_WINDOW_S', 2),
+  tuneIterations: Math.round(numberEnv('BENCH_ITERATIONS', demoBudget.tuneIterations)),
+  tuneMinutes: numberEnv('BENCH_MINUTES', demoBudget.tuneMinutes),
+  windowS: numberEnv('BENCH_WINDOW_S', demoBudget.windowS),
   quickCache: process.env.BENCH_FULL_CACHE !== '1',
 };
 const root = process.env.BENCH_OUT ?? mkdtempSync(join(tmpdir(), 'ditto-bench-fidelity-'));

@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { measureLatencyCurve } from '../../measure/curve.ts';
 import { packagePath } from '../../package-root.ts';
+import { demoBudget } from '../../pipeline/clone.ts';
 import { formatLoadTable } from '../../report/load-table.ts';
 import { parseDurationS } from '../../spec/duration.ts';
 import { loadTargetSpec } from '../../spec/load.ts';
@@ -25,14 +26,14 @@ export function registerDemo(program: Command): void {
       const spec = loadTargetSpec(specFile);
       if (!flags.latencyOnly) {
         info(`demo: cloning ${spec.name} from ${specFile} into ${flags.out}`);
-        // Sized to finish in about 10 minutes on a 2-core machine: short windows, a shorter cache sweep.
+        // Short windows and a shorter cache sweep (demoBudget).
         await runClone(spec, {
           out: flags.out,
           resume: flags.resume ?? false,
-          quick: true,
-          tuneIterations: '3',
-          tuneMinutes: '4',
-          window: '2s',
+          quick: demoBudget.quickCache,
+          tuneIterations: String(demoBudget.tuneIterations),
+          tuneMinutes: String(demoBudget.tuneMinutes),
+          window: `${demoBudget.windowS}s`,
         });
         return;
       }
