@@ -10,20 +10,23 @@
 //   cannot reach its footprint by looping (its share of N is smaller than the footprint) runs once per invocation
 //   and has R replicas chosen by request_id, so a replica's code is reused only after R invocations: its reuse
 //   distance ≈ R × the code touched per invocation.
-// * D-cache working set: each memory operand gets a target bin, as a share of the invocation's accesses: the stream
-//   bins keep their absolute accesses per invocation (the histogram also counts string iterations, pushes and pops,
-//   which hit), the smallest reuse bins give up the difference. Bins ≤ reuseLimitBytes are realized by re-touching,
-//   within the same loop iteration, the line that was D distinct lines ago (the LRU stack distance, D in
-//   (S_prev, S] lines). Larger bins become streams, each a region of ctx->data. The two smallest have a cursor
-//   register each (r8, r9), kept in ctx->cursor between invocations: a loop iteration walks a window of lines (at
-//   most a quarter of the bin, so a long once-through body cycles over it) and advances the cursor by it. All
-//   other stream bins (up to maxFarStreams, down to a share of minMemoryShare) are far streams: each takes the
-//   next chunk of its region per invocation, its lines one after the other over all once-through blocks (loop
-//   bodies would re-touch them each iteration, so their far operands go to later blocks), at position
-//   (invocations × chunk) mod region, from one shared counter (r10) with a shift and a mask (two instructions
-//   taken from the mix). Region sizes are solved so that a line's reuse distance (its own region plus what the
-//   other streams touch meanwhile) falls in the bin. A share of the loads of the largest own-cursor stream chase
-//   pointers through a random ring (r11). Taken branches never skip a far operand.
+// * D-cache working set: each memory operand gets a target bin, as a share of the invocation's accesses: the
+//   stream bins keep their absolute accesses per invocation (the histogram also counts string iterations,
+//   pushes and pops, which hit), the smallest reuse bins give up the difference. Bins ≤ reuseLimitBytes are
+//   realized by re-touching, within the same loop iteration, the line that was D distinct lines ago (the LRU
+//   stack distance, D in (S_prev, S] lines). Larger bins become streams, each a region of ctx->data (one per
+//   process, shared by its threads and overlaid by all bodies, as a service's heap is). The two smallest have
+//   a cursor register each (r8, r9), kept per thread in ctx->cursor between invocations and started at a
+//   per-thread phase: a loop iteration walks a window of lines (at most a quarter of the bin, so a long
+//   once-through body cycles over it) and advances the cursor by it. All other stream bins (up to
+//   maxFarStreams, down to a share of minMemoryShare) are far streams: each takes the next chunk of its
+//   region per invocation, its lines one after the other over all once-through blocks (loop bodies would
+//   re-touch them each iteration, so their far operands go to later blocks), at position (invocations ×
+//   chunk) mod region, from one counter (r10) per body and process, so that all threads together walk a
+//   region once per cycle, with a shift and a mask (two instructions taken from the mix). Region sizes are
+//   solved so that a line's reuse distance (its own region plus what the other streams touch meanwhile) falls
+//   in the bin. A share of the loads of the largest own-cursor stream chase pointers through a random ring
+//   (r11). Taken branches never skip a far operand.
 // * The mix, branches and dependency histograms shape the instructions of each loop body (block.ts).
 
 import type { StringOp } from '../../analyze/cpu/isa.ts';
