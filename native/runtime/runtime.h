@@ -34,17 +34,22 @@ uint32_t draw_calls(ditto_thread *t, uint32_t calls, uint64_t extra);
 void class_work(ditto_thread *t, ditto_class_id cls);
 uint64_t class_payload_size(ditto_thread *t, ditto_class_id cls);
 
-/* Output: bytes, with ranges of the data file spliced in (sent with sendfile) at given positions. */
+/* Output: bytes, with spliced segments at given positions: ranges of the data file (sent with sendfile) and
+ * filler sent from the shared filler buffer without a copy (gathered into one writev/sendmsg with the bytes around
+ * it, as a server sends a value from where it keeps it). */
+typedef enum { SEG_FILE, SEG_FILLER } seg_kind;
+
 typedef struct {
+    seg_kind kind;
     size_t at;
     uint64_t off;
     uint64_t len;
-} file_seg;
+} out_seg;
 
 typedef struct {
     char *mem;
     size_t len, cap, sent;
-    file_seg *segs;
+    out_seg *segs;
     size_t nseg, segcap, seg_done;
     uint64_t seg_sent;
 } outbuf;

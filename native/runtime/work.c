@@ -247,16 +247,7 @@ void out_u64(outbuf *o, uint64_t v)
     out_bytes(o, tmp + i, sizeof tmp - (size_t)i);
 }
 
-static void out_filler(outbuf *o, uint64_t n)
-{
-    while (n) {
-        size_t k = n < FILLER_CHUNK ? (size_t)n : FILLER_CHUNK;
-        out_bytes(o, filler, k);
-        n -= k;
-    }
-}
-
-static void out_file(outbuf *o, uint64_t off, uint64_t len)
+static void out_segment(outbuf *o, seg_kind kind, uint64_t off, uint64_t len)
 {
     if (o->nseg == o->segcap) {
         o->segcap = o->segcap ? o->segcap * 2 : 8;
@@ -264,7 +255,28 @@ static void out_file(outbuf *o, uint64_t off, uint64_t len)
         if (!o->segs)
             die("growing an output buffer");
     }
-    o->segs[o->nseg++] = (file_seg){o->len, off, len};
+    o->segs[o->nseg++] = (out_seg){kind, o->len, off, len};
+}
+
+/* The profiled send call takes several buffers at once. */
+static int send_gathers(void)
+{
+    return ditto_clone_config.send_call == DITTO_SEND_WRITEV || ditto_clone_config.send_call == DITTO_SEND_SENDMSG;
+}
+
+/* Filler goes out by reference when the send call gathers; otherwise (write, sendto) it is copied, as a server
+ * writing one buffer copies the value into it. */
+static void out_filler(outbuf *o, uint64_t n)
+{
+    if (n && send_gathers()) {
+        out_segment(o, SEG_FILLER, 0, n);
+        return;
+    }
+    while (n) {
+        size_t k = n < FILLER_CHUNK ? (size_t)n : FILLER_CHUNK;
+        out_bytes(o, filler, k);
+        n -= k;
+    }
 }
 
 void out_payload(outbuf *o, ditto_thread *t, ditto_class_id cls, uint64_t n)
@@ -282,7 +294,7 @@ void out_payload(outbuf *o, ditto_thread *t, ditto_class_id cls, uint64_t n)
                 break;
             ditto_syscall_op at = *op;
             at.bytes = len;
-            out_file(o, next_offset(t, cls, &at), len);
+            out_segment(o, SEG_FILE, next_offset(t, cls, &at), len);
             n -= len;
         }
     }
@@ -294,40 +306,89 @@ int out_pending(const outbuf *o)
     return o->sent < o->len || o->seg_done < o->nseg;
 }
 
-/* One send with the planned call; SIGPIPE is ignored, so write and writev to a closed peer fail with EPIPE too. */
-static ssize_t sock_send(int fd, const char *buf, size_t len)
+/* One send with the planned call; SIGPIPE is ignored, so write and writev to a closed peer fail with EPIPE too.
+ * Several buffers only with a gathering call (send_gathers). */
+static ssize_t sock_send(int fd, struct iovec *iov, int count)
 {
-    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)count};
     switch (ditto_clone_config.send_call) {
     case DITTO_SEND_WRITEV:
-        return writev(fd, &iov, 1);
+        return writev(fd, iov, count);
     case DITTO_SEND_SENDTO:
-        return sendto(fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+        return sendto(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL, NULL, 0);
     case DITTO_SEND_SENDMSG:
         return sendmsg(fd, &msg, MSG_NOSIGNAL);
     default:
-        return write(fd, buf, len);
+        return write(fd, iov[0].iov_base, iov[0].iov_len);
+    }
+}
+
+#define GATHER_MAX 16
+
+/* The buffers from the current position up to the next file segment (or the end): output bytes and filler. */
+static int gather(const outbuf *o, struct iovec *iov)
+{
+    size_t pos = o->sent, seg = o->seg_done;
+    uint64_t seg_sent = o->seg_sent;
+    int count = 0;
+    while (count < GATHER_MAX) {
+        size_t next = seg < o->nseg ? o->segs[seg].at : o->len;
+        if (pos < next) {
+            iov[count++] = (struct iovec){o->mem + pos, next - pos};
+            pos = next;
+            continue;
+        }
+        if (seg >= o->nseg || o->segs[seg].kind == SEG_FILE)
+            break;
+        uint64_t left = o->segs[seg].len - seg_sent;
+        size_t k = left < FILLER_CHUNK ? (size_t)left : FILLER_CHUNK;
+        iov[count++] = (struct iovec){filler, k};
+        if ((seg_sent += k) == o->segs[seg].len) {
+            seg++;
+            seg_sent = 0;
+        }
+    }
+    return count;
+}
+
+/* Advances past n bytes sent from gather's buffers. */
+static void consume(outbuf *o, size_t n)
+{
+    while (n) {
+        size_t next = o->seg_done < o->nseg ? o->segs[o->seg_done].at : o->len;
+        if (o->sent < next) {
+            size_t k = n < next - o->sent ? n : next - o->sent;
+            o->sent += k;
+            n -= k;
+            continue;
+        }
+        const out_seg *s = &o->segs[o->seg_done];
+        uint64_t k = n < s->len - o->seg_sent ? n : s->len - o->seg_sent;
+        n -= (size_t)k;
+        if ((o->seg_sent += k) == s->len) {
+            o->seg_done++;
+            o->seg_sent = 0;
+        }
     }
 }
 
 int out_flush(outbuf *o, int fd, int data_fd)
 {
     while (out_pending(o)) {
-        size_t next = o->seg_done < o->nseg ? o->segs[o->seg_done].at : o->len;
+        const out_seg *s = o->seg_done < o->nseg ? &o->segs[o->seg_done] : NULL;
         ssize_t n;
-        if (o->sent < next) {
-            n = sock_send(fd, o->mem + o->sent, next - o->sent);
-            if (n > 0)
-                o->sent += (size_t)n;
-        } else {
-            file_seg *s = &o->segs[o->seg_done];
+        if (s && s->kind == SEG_FILE && o->sent == s->at) {
             off_t off = (off_t)(s->off + o->seg_sent);
             n = sendfile(fd, data_fd, &off, s->len - o->seg_sent);
             if (n > 0 && (o->seg_sent += (uint64_t)n) == s->len) {
                 o->seg_done++;
                 o->seg_sent = 0;
             }
+        } else {
+            struct iovec iov[GATHER_MAX];
+            n = sock_send(fd, iov, gather(o, iov));
+            if (n > 0)
+                consume(o, (size_t)n);
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return 0;
