@@ -183,8 +183,15 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
  * its lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at
  * least its window or chunk) is the largest whose distance stays within 0.85 of its bin (regions are contiguous, so
  * their lines spread evenly over the sets and such distances still hit). A few rounds settle the coupling.
+ * `foreign(P)`: the distinct lines the other request classes' bodies touch while this body runs P times; it adds
+ * to every distance. Returned with the lines: the distinct lines this body touches in k
+ * invocations, the foreign traffic it makes for the others.
  */
-function solveRegions(body: ReturnType<typeof generateBody>, stringLines: number): number[] {
+function solveRegions(
+  body: ReturnType<typeof generateBody>,
+  stringLines: number,
+  foreign: (invocations: number) => number,
+): { lines: number[]; footprint: (invocations: number) => number } {
   const { shape } = body;
   const own = shape.streams.length;
   const windows = own + shape.far.length;
@@ -233,14 +240,19 @@ function solveRegions(body: ReturnType<typeof generateBody>, stringLines: number
       for (let l = best; l <= (bins[s] ?? 2048) / 64; l *= 2) {
         lines[s] = l;
         const p = period(s);
-        let distance = stringLines;
+        let distance = stringLines + foreign(p);
         for (let t = 0; t < n; t++) distance += held(t, p);
         if (distance <= goal) best = l;
       }
       lines[s] = best;
     }
   }
-  return lines;
+  const footprint = (k: number) => {
+    let total = stringLines;
+    for (let t = 0; t < n; t++) total += held(t, k);
+    return total;
+  };
+  return { lines, footprint };
 }
 
 const cLine = (text: string) => `      "${text}\\n\\t"`;
@@ -411,9 +423,9 @@ static void ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
 }`;
 
 export function emitBodies(plan: ClonePlan): GeneratedFile[] {
-  const entries: { fn: string; body: BodyPlan }[] = [
-    ...plan.classes.flatMap((c) => (c.body ? [{ fn: `class_${c.name}`, body: c.body }] : [])),
-    ...plan.background.flatMap((g, i) => (g.body ? [{ fn: `background_${i}`, body: g.body }] : [])),
+  const entries: { fn: string; body: BodyPlan; share: number }[] = [
+    ...plan.classes.flatMap((c) => (c.body ? [{ fn: `class_${c.name}`, body: c.body, share: c.share }] : [])),
+    ...plan.background.flatMap((g, i) => (g.body ? [{ fn: `background_${i}`, body: g.body, share: 0 }] : [])),
   ];
   let slot = 0;
   const generated = entries.map((e, index) => {
@@ -424,8 +436,17 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
       0,
     );
     const stringLines = Math.ceil(stringBytes / 64);
-    return { body, stringLines, lines: solveRegions(body, stringLines) };
+    return { body, stringLines, share: e.share, ...solveRegions(body, stringLines, () => 0) };
   });
+  // Request classes interleave: while a class's body runs P times, each other class's runs P·share/own share
+  // times. Regions are solved again with that traffic (from the solutions alone); background bodies wake too
+  // rarely to count and keep theirs. (The runtime's own traffic is left to the tuner: a few lines per request.)
+  for (const g of generated) {
+    if (g.share <= 0) continue;
+    const others = generated.filter((o) => o !== g && o.share > 0);
+    const foreign = (p: number) => others.reduce((sum, o) => sum + o.footprint((p * o.share) / g.share), 0);
+    g.lines = solveRegions(g.body, g.stringLines, foreign).lines;
+  }
   // Every body's string area, windows and far regions start at offset 0: the bodies overlay one another as a
   // service's request types share its heap, so interleaving them lengthens no reuse distance. The pointer-chase
   // rings follow, one per body, apart: nothing else may write into them.

@@ -44,6 +44,27 @@ test('every body of the plan gets its function, and only those', () => {
   assert.match(c, /void ditto_body_init\(ditto_body_ctx \*ctx\)/);
 });
 
+/** Region bytes per stream of one body, from the generated summary comment. */
+function regionBytes(content: string, fn: string): number[] {
+  const section = content.split(/\n \* (?=class_|background_)/).find((x) => x.startsWith(fn)) ?? '';
+  return [...section.matchAll(/ \* {3}(?:window|far) \d+: (\d+) B/g)].map((m) => Number(m[1]));
+}
+
+test('a class sizes its regions for the other classes running between its calls', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  assert.ok(plan.classes.every((c) => c.share > 0 && c.body));
+  const alone = regionBytes(
+    emitBodies({ ...plan, classes: plan.classes.filter((c) => c.name === 'set') })[0]?.content ?? '',
+    'class_set',
+  );
+  const mixed = regionBytes(emitBodies(plan)[0]?.content ?? '', 'class_set');
+  assert.equal(mixed.length, alone.length);
+  assert.ok(alone.length > 2);
+  // The gets' lines lengthen the sets' reuse distances: no region grows, some shrink.
+  assert.ok(mixed.every((b, i) => b <= (alone[i] ?? 0)));
+  assert.ok(mixed.some((b, i) => b < (alone[i] ?? 0)));
+});
+
 test('shape: instruction budget, string ops and memory targets follow the plan', () => {
   const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
   const body = plan.classes[0]?.body;
