@@ -209,6 +209,14 @@ function summaryLine(f: TargetFigures): string {
   );
 }
 
+// An interrupted bench stops the services, tracers and valgrind runs it started; fidelity.json keeps what it had.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`fidelity bench: ${signal}, stopping the processes it started`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
 const results: TargetFigures[] = [];
 const benchStarted = performance.now();
 log(`fidelity bench: ${JSON.stringify(settings)}; artifacts in ${root}`);
