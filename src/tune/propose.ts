@@ -8,9 +8,7 @@
 // a proportional guess, ratio ∝ knob^e. Every step is damped, bounded to a factor per iteration and clamped to the
 // knob's safe range. A knob whose metric is within its goal on every platform (in the latest iteration) stays put.
 import type { Tuning } from '../artifacts/tuning.ts';
-import { platforms } from '../collect/valgrind/geometry.ts';
 import { bodyKnobs } from '../emit/body/emit.ts';
-import { dcacheTiers } from '../emit/body/knobs.ts';
 import type { Knobs } from '../plan/plan.ts';
 
 export type TuningMetric = Tuning['iterations'][number]['metrics'][number];
@@ -24,42 +22,17 @@ export interface KnobPairing {
   knob: string;
   /** The metric (compare.ts name) the knob mainly drives; it must rise with the knob. */
   metric: string;
-  /** Only the metric's row of this platform (a knob for one cache geometry); all platforms when absent. */
-  platform?: string;
   min: number;
   max: number;
   /** Exponent of the proportional first guess: ratio ∝ knob^elasticity. */
   elasticity: number;
 }
 
-/** The platform whose L2 has this size: its L2 miss rate is what the d-cache tier at that size moves. */
-function platformWithL2(bytes: number): string {
-  const p = platforms.find((x) => x.l2.sizeBytes === bytes);
-  if (!p) throw new Error(`no platform has a ${bytes} B L2`);
-  return p.name;
-}
-
 /** The body emitter's knobs (src/emit/body) and the simulated metric each drives. */
 export const knobPairings: readonly KnobPairing[] = [
   { knob: bodyKnobs.instructions, metric: 'instructions_per_request', min: 0.2, max: 5, elasticity: 1 },
   { knob: bodyKnobs.dcacheBeyondL1, metric: 'l1d_miss_rate', min: 0.05, max: 20, elasticity: 1 },
-  // The platforms' L2s differ in size (256 KiB, 1 MiB): a knob each, nested (knobs.ts).
-  {
-    knob: bodyKnobs.dcacheBeyondL2,
-    metric: 'l2_miss_rate',
-    platform: platformWithL2(dcacheTiers.l2),
-    min: 0.05,
-    max: 20,
-    elasticity: 1,
-  },
-  {
-    knob: bodyKnobs.dcacheBeyondL2Large,
-    metric: 'l2_miss_rate',
-    platform: platformWithL2(dcacheTiers.l2Large),
-    min: 0.05,
-    max: 20,
-    elasticity: 1,
-  },
+  { knob: bodyKnobs.dcacheBeyondL2, metric: 'l2_miss_rate', min: 0.05, max: 20, elasticity: 1 },
   { knob: bodyKnobs.dcacheBeyondLlc, metric: 'llc_miss_rate', min: 0.05, max: 20, elasticity: 1 },
   { knob: bodyKnobs.icacheFootprint, metric: 'l1i_miss_rate', min: 0.25, max: 8, elasticity: 1 },
   { knob: bodyKnobs.hardBranches, metric: 'branch_mispredict_rate', min: 0.05, max: 20, elasticity: 1 },
@@ -76,24 +49,21 @@ export const defaultProposeOptions: ProposeOptions = { damping: 0.7, maxStepFact
 
 const knobValue = (knobs: Knobs, name: string) => knobs[name] ?? 1;
 
-const onPlatform = (m: TuningMetric, platform: string | undefined) =>
-  platform === undefined || m.platform === platform;
-
 /** The rows of a metric whose ratio is defined (the original is not 0). */
-const rowsOf = (o: Observation, metric: string, platform?: string) =>
-  o.metrics.filter((m) => m.metric === metric && m.original !== 0 && onPlatform(m, platform));
+const rowsOf = (o: Observation, metric: string) =>
+  o.metrics.filter((m) => m.metric === metric && m.original !== 0);
 
-/** Mean clone/original ratio of a metric over its platforms (or on one), or undefined when it was not measured. */
-export function metricRatio(o: Observation, metric: string, platform?: string): number | undefined {
-  const rows = rowsOf(o, metric, platform);
+/** Mean clone/original ratio of a metric over its platforms, or undefined when it was not measured. */
+export function metricRatio(o: Observation, metric: string): number | undefined {
+  const rows = rowsOf(o, metric);
   if (rows.length === 0) return undefined;
   return rows.reduce((s, m) => s + m.clone / m.original, 0) / rows.length;
 }
 
-/** Every row of the metric (on the platform, when given) is within its goal. */
-export function withinGoal(o: Observation, metric: string, platform?: string): boolean {
+/** Every row of the metric is within its goal. */
+export function withinGoal(o: Observation, metric: string): boolean {
   return o.metrics
-    .filter((m) => m.metric === metric && onPlatform(m, platform))
+    .filter((m) => m.metric === metric)
     .every((m) => m.relError !== null && m.relError <= m.goal + 1e-12);
 }
 
@@ -118,8 +88,8 @@ export function score(o: Observation, pairings: readonly KnobPairing[]): number 
 const significant = (x: number) => Number(x.toPrecision(4));
 
 /** How far a metric is from its original: |ratio − 1|, or undefined when not measured. */
-function miss(o: Observation, p: KnobPairing): number | undefined {
-  const r = metricRatio(o, p.metric, p.platform);
+function miss(o: Observation, metric: string): number | undefined {
+  const r = metricRatio(o, metric);
   return r === undefined ? undefined : Math.abs(r - 1);
 }
 
@@ -127,25 +97,24 @@ function proposeKnob(history: readonly Observation[], p: KnobPairing, options: P
   const last = history.at(-1);
   if (!last) return 1;
   const kLast = knobValue(last.knobs, p.knob);
-  if (metricRatio(last, p.metric, p.platform) === undefined || withinGoal(last, p.metric, p.platform))
-    return kLast;
+  if (metricRatio(last, p.metric) === undefined || withinGoal(last, p.metric)) return kLast;
   // The anchor is the iteration where this metric came closest (the latest of equals): a step that made it worse,
   // or a noisy measurement, is not stepped from again.
   let anchor = last;
   for (const o of history) {
-    const m = miss(o, p);
-    const a = miss(anchor, p);
+    const m = miss(o, p.metric);
+    const a = miss(anchor, p.metric);
     if (m !== undefined && a !== undefined && m < a - 1e-12) anchor = o;
   }
   const k1 = knobValue(anchor.knobs, p.knob);
-  const r1 = metricRatio(anchor, p.metric, p.platform) ?? 1;
+  const r1 = metricRatio(anchor, p.metric) ?? 1;
   // The secant's other point: the latest iteration at which this knob had another value.
   let previous: { k: number; r: number } | undefined;
   for (let i = history.length - 1; i >= 0 && !previous; i--) {
     const o = history[i];
     if (!o || o === anchor) continue;
     const k = knobValue(o.knobs, p.knob);
-    const r = metricRatio(o, p.metric, p.platform);
+    const r = metricRatio(o, p.metric);
     if (r !== undefined && Math.abs(Math.log(k / k1)) > 1e-6) previous = { k, r };
   }
   let target: number;

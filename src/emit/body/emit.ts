@@ -17,11 +17,9 @@ export const bodyKnobs = {
   pointerChase: 'body.pointerChase',
   /** Largest data region in MiB (absolute, default 64). */
   maxRegionMiB: 'body.maxRegionMiB',
-  /** d-cache working-set shares above 32 KiB, 256 KiB, 1 MiB and 16 MiB (knobs.ts): L1d, L2 (256 KiB, 1 MiB) and
-   * LLC miss rates. */
+  /** d-cache working-set shares above 32 KiB, 256 KiB and 16 MiB (knobs.ts): L1d, L2 and LLC miss rates. */
   dcacheBeyondL1: 'body.dcacheBeyondL1',
   dcacheBeyondL2: 'body.dcacheBeyondL2',
-  dcacheBeyondL2Large: 'body.dcacheBeyondL2Large',
   dcacheBeyondLlc: 'body.dcacheBeyondLlc',
   /** Static code footprint of every block (layout.ts): the L1i miss rate. */
   icacheFootprint: 'body.icacheFootprint',
@@ -35,7 +33,6 @@ function tunedBody(plan: BodyPlan, knobs: Record<string, number>): BodyPlan {
   const dcache = scaleWorkingSetTail(plan.cache.dcache, plan.cache.sizesBytes, [
     tier(dcacheTiers.l1, bodyKnobs.dcacheBeyondL1),
     tier(dcacheTiers.l2, bodyKnobs.dcacheBeyondL2),
-    tier(dcacheTiers.l2Large, bodyKnobs.dcacheBeyondL2Large),
     tier(dcacheTiers.llc, bodyKnobs.dcacheBeyondLlc),
   ]);
   return {

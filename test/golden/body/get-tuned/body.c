@@ -10,7 +10,7 @@
  *   far 3: 2048 B at +2752 (bin 16384 B)
  *   far 4: 4096 B at +4800 (bin 32768 B)
  *   far 5: 32768 B at +8896 (bin 65536 B)
- *   chase 11: 64 B at +41664 (bin 4096 B)
+ *   chase 12: 64 B at +41664 (bin 4096 B)
  */
 #include <stddef.h>
 #include <stdint.h>
