@@ -124,7 +124,13 @@ function proposeKnob(history: readonly Observation[], p: KnobPairing, options: P
   else target = r1 > 0 ? k1 * r1 ** (-1 / p.elasticity) : k1 * options.maxStepFactor;
   const damped = k1 + options.damping * (target - k1);
   const bounded = Math.min(k1 * options.maxStepFactor, Math.max(k1 / options.maxStepFactor, damped));
-  return significant(Math.min(p.max, Math.max(p.min, bounded)));
+  let next = significant(Math.min(p.max, Math.max(p.min, bounded)));
+  // A value already measured, and worse than the anchor, is not proposed again (the same guess from the same
+  // anchor would repeat forever): the step halves, in log scale, until it reaches a value not yet tried.
+  const tried = (k: number) =>
+    history.some((o) => o !== anchor && Math.abs(Math.log(knobValue(o.knobs, p.knob) / k)) < 1e-3);
+  for (let i = 0; i < 8 && next !== k1 && tried(next); i++) next = significant(k1 * Math.sqrt(next / k1));
+  return next;
 }
 
 /** The knobs of the next iteration: every paired knob stepped toward its metric's goal, other knobs kept. */

@@ -137,6 +137,18 @@ test('knobs stay within their range, move by at most the step factor, and stall 
   }
 });
 
+test('a guess already measured and found worse is not proposed again: the step halves', () => {
+  const p = knobPairings.find((x) => x.metric === 'l2_miss_rate');
+  assert.ok(p);
+  // Anchor: knob 1, ratio 0.8. At the proportional guess from it the metric came out worse (ratio 0.6).
+  const at = (k: number, ratio: number) =>
+    observe((q) => (q === p ? ratio : 1), k === 1 ? {} : { [p.knob]: k });
+  const first = proposeKnobs([at(1, 0.8)])[p.knob] ?? 1;
+  assert.ok(first > 1);
+  const second = proposeKnobs([at(1, 0.8), at(first, 0.6)])[p.knob] ?? 1;
+  assert.ok(second > 1 && second < first, `${first} then ${second}`);
+});
+
 test('a metric within its goal keeps its knob; the others move', () => {
   const model: Model = (p, knobs) => (p.metric === 'l1d_miss_rate' ? 1.01 : 1.5 * knobOf(knobs, p));
   const next = proposeKnobs([observe(model, {})]);
