@@ -99,13 +99,15 @@ function proposeKnob(history: readonly Observation[], p: KnobPairing, options: P
   const kLast = knobValue(last.knobs, p.knob);
   if (metricRatio(last, p.metric) === undefined || withinGoal(last, p.metric)) return kLast;
   // The anchor is the iteration where this metric came closest (the latest of equals): a step that made it worse,
-  // or a noisy measurement, is not stepped from again.
+  // or a noisy measurement, is not stepped from again. But when this knob has not moved since, the other knobs
+  // moved the metric: the latest iteration is where this knob stands now.
   let anchor = last;
   for (const o of history) {
     const m = miss(o, p.metric);
     const a = miss(anchor, p.metric);
     if (m !== undefined && a !== undefined && m < a - 1e-12) anchor = o;
   }
+  if (Math.abs(Math.log(knobValue(anchor.knobs, p.knob) / kLast)) < 0.02) anchor = last;
   const k1 = knobValue(anchor.knobs, p.knob);
   const r1 = metricRatio(anchor, p.metric) ?? 1;
   // The secant's other point: the latest iteration at which this knob had another value.

@@ -115,6 +115,18 @@ test('a noisy outlier is not stepped from: the next step starts from the best po
   );
 });
 
+test('a metric that other knobs moved is stepped from where it is now, not from its best point', () => {
+  const p = knobPairings.find((x) => x.metric === 'llc_miss_rate');
+  assert.ok(p);
+  // Within its goal at first; then another knob's steps push it 40% too high while its own knob stays at 1.
+  const history = [
+    observe(() => 1.01, {}),
+    observe((q) => (q === p ? 1.4 : 1), { 'body.instructions': 0.9 }),
+  ];
+  const next = proposeKnobs(history)[p.knob] ?? 1;
+  assert.ok(next < 0.9, `${next}`);
+});
+
 test('a knob that moves nothing stalls the tune before its budget', () => {
   const deaf: Model = (p) => (p.knob === 'body.instructions' ? 1.3 : 1);
   const { history, reason } = tune(deaf);
