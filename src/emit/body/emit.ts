@@ -448,8 +448,9 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     g.lines = solveRegions(g.body, g.stringLines, foreign).lines;
   }
   // Every body's string area, windows and far regions start at offset 0: the bodies overlay one another as a
-  // service's request types share its heap, so interleaving them lengthens no reuse distance. The pointer-chase
-  // rings follow, one per body, apart: nothing else may write into them.
+  // service's request types share its heap, so lines two bodies both touch add no distance (the foreign traffic
+  // above counts them as distinct: an upper bound). The pointer-chase rings follow, one per body, apart: nothing
+  // else may write into them.
   const layouts = generated.map(({ body, stringLines, lines }) => {
     const own = body.shape.streams.length;
     const windows = own + body.shape.far.length;
