@@ -120,6 +120,42 @@ export function socketCalls(profile: Profile): { receive: Receive; send: Send } 
   return { receive: most(receiveCalls), send: most(sendCalls) };
 }
 
+type CpuBody = NonNullable<Profile['cpu'][number]['body']>;
+
+/**
+ * A d-cache curve that stops below the platforms' LLCs (a quick sweep) says nothing about what misses them: its
+ * last bin, "misses at the largest size", would become a region that fits every LLC. The smallest platform LLC's
+ * own miss count (its misses per kilo-instruction, per data access) adds the missing point at the largest power of
+ * two within that LLC, so what misses it becomes a region beyond every LLC and the rest a region within them.
+ */
+function extendToLlc(body: CpuBody): CpuBody['cache'] {
+  const { cache } = body;
+  const d = cache.dcache;
+  const last = cache.sizesBytes.at(-1) ?? 0;
+  const llc = Math.min(...body.platforms.map((p) => p.geometry.llc.sizeBytes));
+  const size = 2 ** Math.floor(Math.log2(llc));
+  const platform = body.platforms.find((p) => p.geometry.llc.sizeBytes === llc);
+  if (!platform || size <= last || d.accessesPerRequest <= 0 || d.beyondLargest <= 0) return cache;
+  const llcMisses = (platform.mpki.llc * body.instructionsPerRequest) / 1000;
+  const ratio = Math.min(d.beyondLargest, llcMisses / d.accessesPerRequest);
+  const i = cache.icache;
+  return {
+    sizesBytes: [...cache.sizesBytes, size],
+    dcache: {
+      ...d,
+      missRatio: [...d.missRatio, ratio],
+      workingSet: [...d.workingSet, d.beyondLargest - ratio],
+      beyondLargest: ratio,
+    },
+    // The i-cache misses nothing there worth a bin: its curve keeps its last ratio.
+    icache: {
+      ...i,
+      missRatio: [...i.missRatio, i.beyondLargest],
+      workingSet: [...i.workingSet, 0],
+    },
+  };
+}
+
 function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan | null {
   const body = profile.cpu.find((c) => c.class === cls)?.body;
   if (!body) return null;
@@ -129,7 +165,7 @@ function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan 
     branches: body.branches,
     dependencies: body.dependencies,
     stringOps: body.stringOps,
-    cache: body.cache,
+    cache: extendToLlc(body),
   };
 }
 

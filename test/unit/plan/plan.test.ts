@@ -143,3 +143,53 @@ test('runtime instructions: a table entry per protocol and profiled class, subtr
     }
   }
 });
+
+test('a quick sweep (curve up to 1 MiB) gains the point of the smallest platform LLC from its misses', () => {
+  const full = profile('memcached');
+  const cut = 14; // sizes 128 B … 1 MiB
+  const quick: Profile = {
+    ...full,
+    cpu: full.cpu.map((c) => {
+      if (!c.body) return c;
+      const { cache } = c.body;
+      const m = cache.dcache.missRatio.slice(0, cut);
+      const mi = cache.icache.missRatio.slice(0, cut);
+      return {
+        ...c,
+        body: {
+          ...c.body,
+          cache: {
+            sizesBytes: cache.sizesBytes.slice(0, cut),
+            dcache: {
+              ...cache.dcache,
+              missRatio: m,
+              workingSet: cache.dcache.workingSet.slice(0, cut),
+              beyondLargest: m.at(-1) ?? 0,
+            },
+            icache: {
+              ...cache.icache,
+              missRatio: mi,
+              workingSet: cache.icache.workingSet.slice(0, cut),
+              beyondLargest: mi.at(-1) ?? 0,
+            },
+          },
+        },
+      };
+    }),
+  };
+  const get = planClone(quick).classes.find((c) => c.name === 'get')?.body;
+  const body = quick.cpu.find((c) => c.class === 'get')?.body;
+  assert.ok(get && body);
+  const llc = body.platforms.reduce((a, p) => (p.geometry.llc.sizeBytes < a.geometry.llc.sizeBytes ? p : a));
+  assert.equal(get.cache.sizesBytes.at(-1), 16 << 20);
+  const d = get.cache.dcache;
+  const expected = (llc.mpki.llc * body.instructionsPerRequest) / 1000 / d.accessesPerRequest;
+  assert.ok(Math.abs(d.beyondLargest - Math.min(expected, body.cache.dcache.beyondLargest)) < 1e-12);
+  // Nothing lost: the new bin and what misses the LLC add up to what missed the last measured size.
+  assert.ok(Math.abs((d.workingSet.at(-1) ?? 0) + d.beyondLargest - body.cache.dcache.beyondLargest) < 1e-12);
+  // A full sweep reaches past the LLCs and stays as profiled.
+  assert.deepEqual(
+    planClone(full).classes.find((c) => c.name === 'get')?.body?.cache,
+    full.cpu.find((c) => c.class === 'get')?.body?.cache,
+  );
+});
