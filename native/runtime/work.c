@@ -279,9 +279,12 @@ static void out_filler(outbuf *o, uint64_t n)
     }
 }
 
+/* The data-file ranges of a payload go out after its filler, so a response leaves as one send of head and filler
+ * then sendfile calls, as a server sends headers then a file (not a second send after the file). */
 void out_payload(outbuf *o, ditto_thread *t, ditto_class_id cls, uint64_t n)
 {
     const ditto_class_config *c = &ditto_clone_config.classes[cls];
+    size_t first = o->nseg;
     for (size_t i = 0; c->present && t->data_fd >= 0 && i < c->syscall_count && n; i++) {
         const ditto_syscall_op *op = &c->syscalls[i];
         if (op->op != DITTO_OP_SENDFILE || !op->bytes)
@@ -298,7 +301,20 @@ void out_payload(outbuf *o, ditto_thread *t, ditto_class_id cls, uint64_t n)
             n -= len;
         }
     }
+    size_t files = o->nseg, before = o->len;
     out_filler(o, n);
+    if (files == first)
+        return;
+    if (o->len > before) {
+        /* Copied filler: the file ranges now start after it. */
+        for (size_t i = first; i < files; i++)
+            o->segs[i].at = o->len;
+    } else if (o->nseg > files) {
+        /* Filler by reference, at the same position: ahead of the file ranges in the segment order. */
+        out_seg filler_seg = o->segs[files];
+        memmove(&o->segs[first + 1], &o->segs[first], (files - first) * sizeof *o->segs);
+        o->segs[first] = filler_seg;
+    }
 }
 
 int out_pending(const outbuf *o)
