@@ -4,17 +4,18 @@
 //
 // Measured as the profile measures the original (callgrind window of profileCpuBody, ditto-load at 3000 req/s,
 // one class at a time) on an event-loop clone; test/integration/runtime.test.ts re-measures every entry and checks
-// it within 10%. Models differ by a few percent (dispatch: +5%); payload bytes add the filler copy on top (below
-// 2 KiB ≈ 0.2 instructions per byte, above it callgrind counts each byte of glibc's rep movsb), not included here.
+// it within 10%. Models differ by a few percent (dispatch: +5%). Payload filler is sent by reference with writev and
+// sendmsg; with write and sendto it is copied (below 2 KiB ≈ 0.2 instructions per byte, above it callgrind counts
+// each byte of glibc's rep movsb), not included here.
 import type { RequestClass } from '../artifacts/profile.ts';
 import type { Protocol } from '../spec/target-spec.ts';
 
 /** Instructions per request by protocol and class (memcached get: a hit of one byte, the smallest hit). */
 export const runtimeInstructions: Record<Protocol, Partial<Record<RequestClass, number>>> = {
-  memcached: { get: 1330, set: 782 },
-  redis: { get: 789, set: 888 },
+  memcached: { get: 1472, set: 824 },
+  redis: { get: 831, set: 931 },
   // http profiles have one class, GET (src/profile/classes.ts).
-  http: { get: 1390 },
+  http: { get: 1444 },
 };
 
 /** Body instructions for a profiled total: what the runtime does not already execute (never negative). */
