@@ -31,11 +31,18 @@ export class DittoError extends Error {
 
   /** The one line the CLI prints. */
   oneLine(): string {
-    const text = this.hint ? `${this.message} (${this.hint})` : this.message;
-    return text.replace(/\s*\n\s*/g, ' | ');
+    return singleLine(this.hint ? `${this.message} (${this.hint})` : this.message);
   }
 }
 
+const singleLine = (text: string) => text.replace(/\s*\n\s*/g, ' | ');
+
 export function isDittoError(error: unknown): error is DittoError {
   return error instanceof DittoError;
+}
+
+/** Any error as one line: a DittoError's own, otherwise its message. */
+export function errorLine(error: unknown): string {
+  if (isDittoError(error)) return error.oneLine();
+  return singleLine(error instanceof Error ? error.message : String(error));
 }

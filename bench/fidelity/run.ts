@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Comparison, comparisonSchema } from '../../src/artifacts/measurement.ts';
 import { readArtifact } from '../../src/artifacts/read.ts';
-import { isDittoError } from '../../src/errors.ts';
+import { errorLine } from '../../src/errors.ts';
 import { type CompareOptions, runComparison } from '../../src/measure/comparison.ts';
 import { packagePath } from '../../src/package-root.ts';
 import { cloneService, demoBudget, judgingOptions } from '../../src/pipeline/clone.ts';
@@ -49,10 +49,6 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 const seconds = (started: number) => Math.round((performance.now() - started) / 100) / 10;
 /** JSON has no Infinity: an unbounded error (original 0, other run not) is written as null, like relError. */
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
-const oneLine = (error: unknown) =>
-  isDittoError(error)
-    ? error.oneLine()
-    : (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' | ');
 
 interface Run {
   kind: 'clone' | 'self';
@@ -111,7 +107,7 @@ async function benchTarget(name: string): Promise<TargetFigures> {
     figures.runs.push({ kind: 'clone', seconds: figures.cloneSeconds, file, error: null });
   } catch (error) {
     await stopAll();
-    figures.error = oneLine(error);
+    figures.error = errorLine(error);
     return figures;
   }
   // Every later run at the first comparison's held-out loads, so that repeats and noise floor line up load by load.
@@ -141,7 +137,7 @@ async function benchTarget(name: string): Promise<TargetFigures> {
     } catch (error) {
       // One failed repeat leaves the others to judge with; the failure is counted in the exit code.
       await stopAll();
-      const message = oneLine(error);
+      const message = errorLine(error);
       log(`${name}: ${kind} comparison ${n} failed: ${message}`);
       figures.runs.push({ kind, seconds: seconds(started), file: null, error: message });
     }
