@@ -184,8 +184,8 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
  * least its window or chunk) is the largest whose distance stays within 0.85 of its bin (regions are contiguous, so
  * their lines spread evenly over the sets and such distances still hit). A few rounds settle the coupling.
  * `foreign(P)`: the distinct lines the other request classes' bodies touch while this body runs P times; it adds
- * to every distance. Returned with the lines: the distinct lines this body touches in k
- * invocations, the foreign traffic it makes for the others.
+ * to every distance. Returned with the lines: the distinct lines this body touches in k invocations, the foreign
+ * traffic it makes for the others.
  */
 function solveRegions(
   body: ReturnType<typeof generateBody>,
