@@ -41,6 +41,10 @@ typedef enum {
 
 typedef enum { DITTO_PATTERN_SEQUENTIAL, DITTO_PATTERN_RANDOM } ditto_pattern;
 
+/* When an op is made: while serving each request, or once per event-loop pass for all the requests it served,
+ * before the pass's responses go out (then `bytes` is what each request adds to the pass's call). */
+typedef enum { DITTO_BATCH_REQUEST, DITTO_BATCH_LOOP } ditto_batch;
+
 /* Probabilities are fixed point: p * 2^32, so that a draw is one compare of the PRNG's high 32 bits. */
 #define DITTO_P_ONE 4294967296ULL
 
@@ -57,6 +61,7 @@ typedef struct {
     uint64_t extra;
     uint64_t bytes;
     ditto_pattern pattern;
+    ditto_batch batch;
 } ditto_syscall_op;
 
 /* Request classes, indexed by what a request is: reads (get-like) and writes (set-like). */

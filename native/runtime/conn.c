@@ -139,6 +139,8 @@ void serve_connection(int fd, ditto_thread *t, int spin)
         if (r < 0)
             break;
         conn_process(c, t);
+        /* A thread serving one connection: each read is its pass. */
+        pass_work(t);
         if (flush_blocking(c, t, spin) < 0 || c->close_after)
             break;
     }

@@ -80,15 +80,21 @@ static void adopt(int epfd, int fd)
     watch(epfd, fd, EPOLLIN | EPOLLRDHUP, conn_new(fd));
 }
 
-static void on_conn(int epfd, conn *c, ditto_thread *t)
+/* Reads and answers what a ready connection sent; 0 when it closed (and is freed). */
+static int serve_input(int epfd, conn *c, ditto_thread *t)
 {
-    if (!c->waiting_out) {
-        if (conn_read(c) < 0) {
-            close_conn(epfd, c);
-            return;
-        }
-        conn_process(c, t);
+    if (c->waiting_out)
+        return 1;
+    if (conn_read(c) < 0) {
+        close_conn(epfd, c);
+        return 0;
     }
+    conn_process(c, t);
+    return 1;
+}
+
+static void flush_conn(int epfd, conn *c, ditto_thread *t)
+{
     int r = out_flush(&c->out, c->fd, t->data_fd);
     if (r < 0 || (r > 0 && c->close_after)) {
         close_conn(epfd, c);
@@ -103,18 +109,23 @@ static void on_conn(int epfd, conn *c, ditto_thread *t)
     }
 }
 
-/* One epoll network thread: serves its connections, and accepts too when `accepts`; returns on a stop signal. */
+/* One epoll network thread: serves its connections, and accepts too when `accepts`; returns on a stop signal.
+ * With loop-pass ops, a pass answers its ready connections, makes the ops once for all of them, and only then
+ * sends their responses, as a server that logs and syncs a pass's writes before it acknowledges them. */
 static void epoll_loop(int epfd, int accepts)
 {
     ditto_thread t;
     thread_init(&t);
+    int hold = plan_has_pass_ops();
     struct epoll_event ev[64];
+    conn *held[64];
     for (;;) {
         int n = epoll_wait(epfd, ev, 64, -1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             die("epoll_wait");
+        int nheld = 0;
         for (int i = 0; i < n; i++) {
             void *p = ev[i].data.ptr;
             if (p == &signal_tag) {
@@ -126,10 +137,16 @@ static void epoll_loop(int epfd, int accepts)
                         break;
                     adopt(epfd, fd);
                 }
-            } else {
-                on_conn(epfd, p, &t);
+            } else if (serve_input(epfd, p, &t)) {
+                if (hold)
+                    held[nheld++] = p;
+                else
+                    flush_conn(epfd, p, &t);
             }
         }
+        pass_work(&t);
+        for (int i = 0; i < nheld; i++)
+            flush_conn(epfd, held[i], &t);
     }
 }
 

@@ -22,6 +22,12 @@ typedef struct {
     int data_fd;
     /* Sequential offsets per class and op kind, so that sequential ops walk the file independently. */
     uint64_t cursor[DITTO_CLASS_COUNT][DITTO_OP_KINDS];
+    /* Loop-pass ops (DITTO_BATCH_LOOP) the current pass owes, by op kind: a bit per kind, the bytes its requests
+     * added, and the op that first asked (its class and pattern place the call in the file). */
+    uint32_t pass_pending;
+    uint64_t pass_bytes[DITTO_OP_KINDS];
+    const ditto_syscall_op *pass_op[DITTO_OP_KINDS];
+    ditto_class_id pass_class[DITTO_OP_KINDS];
 } ditto_thread;
 
 void thread_init(ditto_thread *t);
@@ -30,8 +36,12 @@ uint64_t rng_next(uint64_t s[4]);
 /* Draws calls from a mean per request: floor, plus one with the fractional probability. */
 uint32_t draw_calls(ditto_thread *t, uint32_t calls, uint64_t extra);
 
-/* One request of a class: its body, then its system calls. */
+/* One request of a class: its body, then its system calls (loop-pass ops are only noted for pass_work). */
 void class_work(ditto_thread *t, ditto_class_id cls);
+/* Whether any class has loop-pass ops: then event loops hold a pass's responses until pass_work has run. */
+int plan_has_pass_ops(void);
+/* The loop-pass ops the requests of this pass asked for, one call each, writes before syncs. */
+void pass_work(ditto_thread *t);
 uint64_t class_payload_size(ditto_thread *t, ditto_class_id cls);
 
 /* Output: bytes, with spliced segments at given positions: ranges of the data file (sent with sendfile) and

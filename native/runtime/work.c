@@ -183,6 +183,18 @@ static void syscall_op(ditto_thread *t, ditto_class_id cls, const ditto_syscall_
     }
 }
 
+static void note_pass_op(ditto_thread *t, ditto_class_id cls, const ditto_syscall_op *op)
+{
+    uint32_t bit = 1u << op->op;
+    if (!(t->pass_pending & bit)) {
+        t->pass_pending |= bit;
+        t->pass_bytes[op->op] = 0;
+        t->pass_op[op->op] = op;
+        t->pass_class[op->op] = cls;
+    }
+    t->pass_bytes[op->op] += op->bytes;
+}
+
 void class_work(ditto_thread *t, ditto_class_id cls)
 {
     const ditto_class_config *c = &ditto_clone_config.classes[cls];
@@ -194,8 +206,36 @@ void class_work(ditto_thread *t, ditto_class_id cls)
     }
     for (size_t i = 0; i < c->syscall_count; i++) {
         const ditto_syscall_op *op = &c->syscalls[i];
+        if (op->batch == DITTO_BATCH_LOOP) {
+            note_pass_op(t, cls, op);
+            continue;
+        }
         for (uint32_t n = draw_calls(t, op->calls, op->extra); n; n--)
             syscall_op(t, cls, op);
+    }
+}
+
+int plan_has_pass_ops(void)
+{
+    for (int cls = 0; cls < DITTO_CLASS_COUNT; cls++) {
+        const ditto_class_config *c = &ditto_clone_config.classes[cls];
+        for (size_t i = 0; c->present && i < c->syscall_count; i++)
+            if (c->syscalls[i].batch == DITTO_BATCH_LOOP)
+                return 1;
+    }
+    return 0;
+}
+
+void pass_work(ditto_thread *t)
+{
+    /* ditto_op lists file transfers before syncs, so a pass syncs what it wrote. */
+    for (int kind = 0; t->pass_pending && kind < DITTO_OP_KINDS; kind++) {
+        if (!(t->pass_pending & (1u << kind)))
+            continue;
+        ditto_syscall_op op = *t->pass_op[kind];
+        op.bytes = t->pass_bytes[kind];
+        syscall_op(t, t->pass_class[kind], &op);
+        t->pass_pending &= ~(1u << kind);
     }
 }
 

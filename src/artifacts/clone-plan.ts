@@ -42,11 +42,19 @@ export const syscallOpSchema = z.strictObject({
     'stat',
     'sendfile',
   ]),
-  /** Mean calls per request; the runtime makes floor(x) calls plus one more with probability frac(x). */
+  /**
+   * Mean calls per request. Per request: the runtime makes floor(x) calls plus one more with probability frac(x).
+   * Per loop pass: x is the profiled figure (it falls as load grows and passes serve more requests).
+   */
   perRequest: z.number().nonnegative(),
-  /** Bytes per call (reads and writes). */
+  /** Bytes per call (reads and writes); per loop pass: bytes each request adds to the pass's one call. */
   bytes: z.number().int().nonnegative(),
   pattern: z.enum(['sequential', 'random']),
+  /**
+   * request: made while serving each request. loop: made once per event-loop pass that served a request of the
+   * class, for all of them, before that pass's responses go out (an append-only log written and synced per pass).
+   */
+  batch: z.enum(['request', 'loop']),
 });
 export type SyscallOp = z.infer<typeof syscallOpSchema>;
 

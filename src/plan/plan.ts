@@ -1,6 +1,7 @@
 // profile.json (+ knobs) → clone plan: every number the emitters need (pure).
 import type { BodyPlan, ClonePlan, SyscallOp } from '../artifacts/clone-plan.ts';
 import type { Profile, RequestClass } from '../artifacts/profile.ts';
+import { readinessCalls } from '../collect/bpftrace/script.ts';
 import { DittoError } from '../errors.ts';
 import { responseFraming } from './framing.ts';
 import { bodyInstructions } from './runtime-cost.ts';
@@ -74,21 +75,40 @@ function opOf(name: string, target: 'socket' | 'file' | 'other' | null): Syscall
   return undefined;
 }
 
+/** What a server may defer to the end of a loop pass for every request the pass served. */
+const batchableOps = new Set<SyscallOp['op']>(['file_write', 'file_pwrite', 'fsync', 'fdatasync']);
+
+/**
+ * A file write or sync made once per event-loop pass for all the requests it served (redis with appendfsync
+ * always: the AOF buffer is written and synced before the pass's replies go out) shows as fewer calls than
+ * requests, as many as the network threads' readiness waits. Drawn per request instead, the clone would sync on
+ * every request's path and fall far behind the original under load.
+ */
+function perLoopPass(op: SyscallOp['op'], calls: number, waitsPerRequest: number): boolean {
+  return batchableOps.has(op) && calls < 0.95 && Math.abs(calls / waitsPerRequest - 1) <= 0.1;
+}
+
 /** The calls a request makes on files (reading requests, sending responses and readiness waits are the runtime's own). */
 function syscallOps(profile: Profile, cls: RequestClass, scale: number): SyscallOp[] {
   const entries = profile.syscalls.find((s) => s.class === cls)?.syscalls ?? [];
+  const waitsPerRequest = entries
+    .filter((e) => e.role === 'network' && readinessCalls.includes(e.name))
+    .reduce((n, e) => n + e.callsPerRequest, 0);
   const ops: SyscallOp[] = [];
   for (const e of entries) {
     if (e.role !== 'network' && e.role !== 'worker') continue;
     const op = opOf(e.name, e.target);
     if (!op || e.callsPerRequest <= 0) continue;
-    const bytes =
-      e.bytesPerRequest && e.callsPerRequest > 0 ? Math.round(e.bytesPerRequest / e.callsPerRequest) : 0;
+    const batch = perLoopPass(op, e.callsPerRequest, waitsPerRequest) ? 'loop' : 'request';
+    // A pass's one call carries every request's bytes; per-request calls share a request's bytes.
+    const perCall = batch === 'loop' ? e.bytesPerRequest : (e.bytesPerRequest ?? 0) / e.callsPerRequest;
+    const bytes = Math.round(perCall ?? 0);
     ops.push({
       op,
       perRequest: e.callsPerRequest * scale,
       bytes,
       pattern: e.offsets?.pattern ?? 'sequential',
+      batch,
     });
   }
   return ops;

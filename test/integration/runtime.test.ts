@@ -315,13 +315,13 @@ test('syscalls per request follow the plan: 1 fdatasync and 1 pwrite per set, 0.
     classes: [
       {
         ...base.classes[0]!,
-        syscalls: [{ op: 'file_pread', perRequest: 0.5, bytes: 4096, pattern: 'random' }],
+        syscalls: [{ op: 'file_pread', perRequest: 0.5, bytes: 4096, pattern: 'random', batch: 'request' }],
       },
       {
         ...base.classes[1]!,
         syscalls: [
-          { op: 'file_pwrite', perRequest: 1, bytes: 512, pattern: 'sequential' },
-          { op: 'fdatasync', perRequest: 1, bytes: 0, pattern: 'sequential' },
+          { op: 'file_pwrite', perRequest: 1, bytes: 512, pattern: 'sequential', batch: 'request' },
+          { op: 'fdatasync', perRequest: 1, bytes: 0, pattern: 'sequential', batch: 'request' },
         ],
       },
     ],
@@ -360,6 +360,70 @@ test('syscalls per request follow the plan: 1 fdatasync and 1 pwrite per set, 0.
   assert.ok(Math.abs(calls('fdatasync') - sets) <= 8, `fdatasync ${calls('fdatasync')} for ${sets} sets`);
   assert.ok(Math.abs(calls('pwrite64') - sets) <= 8, `pwrite ${calls('pwrite64')} for ${sets} sets`);
   assert.ok(Math.abs(calls('pread64') / gets - 0.5) < 0.05, `pread ${calls('pread64')} for ${gets} gets`);
+});
+
+test('loop-pass ops: each event-loop pass writes its sets in one call and syncs once, then responds', async () => {
+  const base = smallPlan('redis', {
+    model: 'event-loop',
+    networkThreads: 1,
+    acceptThreads: 0,
+    send: 'write',
+  });
+  const plan: ClonePlan = {
+    ...base,
+    classes: [
+      {
+        ...base.classes[1]!,
+        syscalls: [
+          { op: 'fdatasync', perRequest: 0.5, bytes: 0, pattern: 'sequential', batch: 'loop' },
+          { op: 'file_write', perRequest: 0.5, bytes: 300, pattern: 'sequential', batch: 'loop' },
+        ],
+      },
+    ],
+  };
+  const dir = await buildClone(plan);
+  const out = join(work, 'strace-pass.txt');
+  const clone = await startClone(dir, [
+    'strace',
+    '-f',
+    '-qq',
+    '-o',
+    out,
+    '-e',
+    'trace=epoll_wait,write,fdatasync',
+  ]);
+  let sets = 0;
+  try {
+    const load = await runDittoLoad(
+      loadOptions(clone, 'redis', { getRatio: 0, connections: 8, durationS: 1 }),
+    );
+    assert.equal(load.errors + (load.protocolErrors ?? 0), 0);
+    sets = load.responses;
+  } finally {
+    await clone.process.stop({ signal: 'SIGTERM', graceMs: 5000 });
+  }
+  // The passes, from one epoll_wait to the next: what each wrote (file writes are 300-byte multiples, responses
+  // to sets are "+OK\r\n" multiples) and whether it synced.
+  const passes: { calls: string[] }[] = [];
+  for (const line of readFileSync(out, 'utf8').split('\n')) {
+    const call = /^\d+\s+(epoll_wait|write|fdatasync)\(.*\)\s+= (\d+)$/.exec(line);
+    if (!call) continue;
+    if (call[1] === 'epoll_wait') passes.push({ calls: [] });
+    else passes.at(-1)?.calls.push(call[1] === 'write' && Number(call[2]) % 300 === 0 ? 'log' : call[1]!);
+  }
+  const syncing = passes.filter((p) => p.calls.includes('fdatasync'));
+  console.error(`# ${sets} sets, ${passes.length} passes, ${syncing.length} synced`);
+  assert.ok(syncing.length > 100, `${syncing.length} syncing passes`);
+  // 8 connections in a closed loop: passes serve several sets, so fewer syncs than sets.
+  assert.ok(syncing.length < 0.8 * sets, `${syncing.length} syncs for ${sets} sets`);
+  for (const p of syncing) {
+    // One log write, one sync, then only the responses: nothing is acknowledged before it is synced.
+    assert.deepEqual(p.calls.slice(0, 2), ['log', 'fdatasync'], p.calls.join(' '));
+    assert.ok(
+      p.calls.slice(2).every((c) => c === 'write'),
+      p.calls.join(' '),
+    );
+  }
 });
 
 /** A get-only plan whose requests make the given file ops and reach the socket with the given calls. */
@@ -422,11 +486,11 @@ function assertPerRequest(measured: Record<string, number>, planned: Record<stri
 
 test('file ops under load as planned: stat, open_close, sendfile (headers by writev, body by sendfile), file_read, file_write', async () => {
   const plan = syscallPlan('http', 'recvfrom', 'writev', [
-    { op: 'stat', perRequest: 1, bytes: 0, pattern: 'sequential' },
-    { op: 'open_close', perRequest: 1, bytes: 0, pattern: 'sequential' },
-    { op: 'sendfile', perRequest: 1, bytes: 1000, pattern: 'sequential' },
-    { op: 'file_read', perRequest: 1.5, bytes: 100, pattern: 'sequential' },
-    { op: 'file_write', perRequest: 1, bytes: 200, pattern: 'random' },
+    { op: 'stat', perRequest: 1, bytes: 0, pattern: 'sequential', batch: 'request' },
+    { op: 'open_close', perRequest: 1, bytes: 0, pattern: 'sequential', batch: 'request' },
+    { op: 'sendfile', perRequest: 1, bytes: 1000, pattern: 'sequential', batch: 'request' },
+    { op: 'file_read', perRequest: 1.5, bytes: 100, pattern: 'sequential', batch: 'request' },
+    { op: 'file_write', perRequest: 1, bytes: 200, pattern: 'random', batch: 'request' },
   ]);
   const names = [
     'recvfrom',

@@ -54,6 +54,8 @@ const opEnum: Record<SyscallOp['op'], string> = {
 
 const patternEnum = { sequential: 'DITTO_PATTERN_SEQUENTIAL', random: 'DITTO_PATTERN_RANDOM' } as const;
 
+const batchEnum = { request: 'DITTO_BATCH_REQUEST', loop: 'DITTO_BATCH_LOOP' } as const;
+
 /** Runtime class slots, in the order of ditto_class_id. */
 const classSlots = ['get', 'set'] as const;
 
@@ -128,7 +130,7 @@ export function renderRuntimeConfig(plan: ClonePlan): string {
     if (ops.length > 0) {
       const rows = ops.map((s) => {
         const { calls, extra } = callsPerRequest(s.perRequest);
-        return `{${opEnum[s.op]}, ${u32(calls)}, ${u64(extra)}, ${u64(s.bytes)}, ${patternEnum[s.pattern]}}`;
+        return `{${opEnum[s.op]}, ${u32(calls)}, ${u64(extra)}, ${u64(s.bytes)}, ${patternEnum[s.pattern]}, ${batchEnum[s.batch]}}`;
       });
       tables.push(array('ditto_syscall_op', `${slot}_syscalls`, rows));
       fields.push(`.syscalls = ${slot}_syscalls`, `.syscall_count = ${ops.length}`);

@@ -71,7 +71,9 @@ test('a data file large enough for every op, even when the plan has none', () =>
   const plan = smallPlan('http', { model: 'event-loop' }, { dataFile: null });
   assert.match(renderRuntimeConfig(plan), /\.data_file_bytes = 4096ULL/);
   const bigOp = smallPlan('http', { model: 'event-loop' }, { dataFile: { bytes: 100 } });
-  bigOp.classes[0]!.syscalls = [{ op: 'file_pread', perRequest: 1, bytes: 65536, pattern: 'random' }];
+  bigOp.classes[0]!.syscalls = [
+    { op: 'file_pread', perRequest: 1, bytes: 65536, pattern: 'random', batch: 'request' },
+  ];
   assert.match(renderRuntimeConfig(bigOp), /\.data_file_bytes = 65536ULL/);
   const noOps = smallPlan('http', { model: 'event-loop' }, { dataFile: null });
   noOps.classes[1]!.syscalls = [];

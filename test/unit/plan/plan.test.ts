@@ -113,9 +113,9 @@ test('socket calls: the most frequent receive and send calls of the network thre
   assert.deepEqual(socketCalls(nginx), { receive: 'recvfrom', send: 'writev' });
   const plan = planClone(nginx);
   assert.deepEqual(plan.classes[0]?.syscalls, [
-    { op: 'sendfile', perRequest: 1, bytes: 4096, pattern: 'sequential' },
-    { op: 'stat', perRequest: 1, bytes: 0, pattern: 'sequential' },
-    { op: 'open_close', perRequest: 1, bytes: 0, pattern: 'sequential' },
+    { op: 'sendfile', perRequest: 1, bytes: 4096, pattern: 'sequential', batch: 'request' },
+    { op: 'stat', perRequest: 1, bytes: 0, pattern: 'sequential', batch: 'request' },
+    { op: 'open_close', perRequest: 1, bytes: 0, pattern: 'sequential', batch: 'request' },
   ]);
   // No socket calls profiled: read and write.
   assert.deepEqual(socketCalls({ ...p, syscalls: [] }), { receive: 'read', send: 'write' });
@@ -126,7 +126,29 @@ test('syncs recorded against files are planned (redis appendfsync: fdatasync aft
   const ops = new Map(set?.syscalls.map((s) => [s.op, s]));
   assert.equal(ops.get('fdatasync')?.perRequest, 0.4655);
   assert.equal(ops.get('file_write')?.perRequest, 0.4655);
-  assert.equal(ops.get('file_write')?.bytes, Math.round(556 / 0.4655));
+});
+
+test('a write and sync made as often as the readiness waits are made once per loop pass, per-request otherwise', () => {
+  const aof = profile('redis-aof');
+  const set = (p: Profile) => planClone(p).classes.find((c) => c.name === 'set')?.syscalls ?? [];
+  // appendfsync always: 0.4655 writes and fdatasyncs per set, 0.467 epoll_waits: each pass logs and syncs its sets.
+  const perPass = new Map(set(aof).map((s) => [s.op, s]));
+  assert.equal(perPass.get('fdatasync')?.batch, 'loop');
+  assert.equal(perPass.get('file_write')?.batch, 'loop');
+  // Each set adds its own record to the pass's one write.
+  assert.equal(perPass.get('file_write')?.bytes, 556);
+  // The same calls with a readiness wait per request: half the sets sync, on their own path.
+  const oneWaitPerRequest: Profile = {
+    ...aof,
+    syscalls: aof.syscalls.map((s) => ({
+      ...s,
+      syscalls: s.syscalls.map((e) => (e.name === 'epoll_wait' ? { ...e, callsPerRequest: 1 } : e)),
+    })),
+  };
+  const perRequest = new Map(set(oneWaitPerRequest).map((s) => [s.op, s]));
+  assert.equal(perRequest.get('fdatasync')?.batch, 'request');
+  assert.equal(perRequest.get('file_write')?.batch, 'request');
+  assert.equal(perRequest.get('file_write')?.bytes, Math.round(556 / 0.4655));
 });
 
 test('runtime instructions: a table entry per protocol and profiled class, subtracted without going negative', () => {

@@ -11,7 +11,7 @@ static const ditto_size_weight get_payload[] = {
 };
 
 static const ditto_syscall_op get_syscalls[] = {
-    {DITTO_OP_FILE_PREAD, 0u, 1073741824ULL, 4096ULL, DITTO_PATTERN_RANDOM},
+    {DITTO_OP_FILE_PREAD, 0u, 1073741824ULL, 4096ULL, DITTO_PATTERN_RANDOM, DITTO_BATCH_REQUEST},
 };
 
 static const ditto_size_weight set_payload[] = {
@@ -19,8 +19,8 @@ static const ditto_size_weight set_payload[] = {
 };
 
 static const ditto_syscall_op set_syscalls[] = {
-    {DITTO_OP_FILE_WRITE, 1u, 0ULL, 512ULL, DITTO_PATTERN_SEQUENTIAL},
-    {DITTO_OP_FDATASYNC, 1u, 0ULL, 0ULL, DITTO_PATTERN_SEQUENTIAL},
+    {DITTO_OP_FILE_WRITE, 1u, 0ULL, 512ULL, DITTO_PATTERN_SEQUENTIAL, DITTO_BATCH_REQUEST},
+    {DITTO_OP_FDATASYNC, 1u, 0ULL, 0ULL, DITTO_PATTERN_SEQUENTIAL, DITTO_BATCH_REQUEST},
 };
 
 static const ditto_background_config background[] = {
