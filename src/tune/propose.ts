@@ -6,7 +6,8 @@
 // far (so a step that made things worse, or a noisy measurement, is not built upon): a secant through that point
 // and the latest other one at which the knob differed, when their slope has the expected (positive) sign; otherwise
 // a proportional guess, ratio ∝ knob^e. Every step is damped, bounded to a factor per iteration and clamped to the
-// knob's safe range. A knob whose metric is within its goal on every platform (in the latest iteration) stays put.
+// knob's safe range, and kept inside the values already measured on either side of the goal. A knob whose metric is
+// within its goal on every platform (in the latest iteration) stays put.
 import type { Tuning } from '../artifacts/tuning.ts';
 import { bodyKnobs } from '../emit/body/emit.ts';
 import type { Knobs } from '../plan/plan.ts';
@@ -93,6 +94,25 @@ function miss(o: Observation, metric: string): number | undefined {
   return r === undefined ? undefined : Math.abs(r - 1);
 }
 
+/**
+ * The largest knob value measured below the goal (ratio < 1) and the smallest measured above it, when the first is
+ * the smaller (the metric rises with its knob; otherwise noise or other knobs blur the picture and there is none).
+ */
+function goalBracket(
+  history: readonly Observation[],
+  p: KnobPairing,
+): { below: number; above: number } | undefined {
+  let below = 0;
+  let above = Number.POSITIVE_INFINITY;
+  for (const o of history) {
+    const r = metricRatio(o, p.metric);
+    const k = knobValue(o.knobs, p.knob);
+    if (r !== undefined && r < 1) below = Math.max(below, k);
+    if (r !== undefined && r > 1) above = Math.min(above, k);
+  }
+  return below > 0 && above < Number.POSITIVE_INFINITY && below < above ? { below, above } : undefined;
+}
+
 function proposeKnob(history: readonly Observation[], p: KnobPairing, options: ProposeOptions): number {
   const last = history.at(-1);
   if (!last) return 1;
@@ -127,6 +147,11 @@ function proposeKnob(history: readonly Observation[], p: KnobPairing, options: P
   const damped = k1 + options.damping * (target - k1);
   const bounded = Math.min(k1 * options.maxStepFactor, Math.max(k1 / options.maxStepFactor, damped));
   let next = significant(Math.min(p.max, Math.max(p.min, bounded)));
+  // Values measured on both sides of the goal hold the knob's root between them. A step out of that bracket (the
+  // secant across a cliff, such as the i-cache rate's when the code stops fitting the cache) halves it instead.
+  const bracket = goalBracket(history, p);
+  if (bracket && (next <= bracket.below || next >= bracket.above))
+    next = significant(Math.sqrt(bracket.below * bracket.above));
   // A value already measured, and worse than the anchor, is not proposed again (the same guess from the same
   // anchor would repeat forever): the step halves, in log scale, until it reaches a value not yet tried.
   const tried = (k: number) =>

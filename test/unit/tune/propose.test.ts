@@ -161,6 +161,24 @@ test('a guess already measured and found worse is not proposed again: the step h
   assert.ok(second > 1 && second < first, `${first} then ${second}`);
 });
 
+test('a metric with a cliff: steps stay between the values measured on either side of the goal, which close in', () => {
+  const p = knobPairings.find((x) => x.metric === 'l1i_miss_rate');
+  assert.ok(p);
+  // The i-cache rate is 0.45 of the original's while the code fits the cache and 5x once it does not.
+  const cliff: Model = (q, knobs) => (q === p ? (knobOf(knobs, q) < 0.7 ? 0.45 : 5) : 1);
+  const { history } = tune(cliff, undefined, { ...budget, iterations: 10, patience: 10 });
+  const values = history.map((o) => knobOf(o.knobs, p));
+  let below = 0;
+  let above = Number.POSITIVE_INFINITY;
+  values.forEach((k, i) => {
+    if (below > 0 && above < Number.POSITIVE_INFINITY)
+      assert.ok(k > below && k < above, `iteration ${i}: ${k} outside (${below}, ${above}); ${values}`);
+    if (k < 0.7) below = Math.max(below, k);
+    else above = Math.min(above, k);
+  });
+  assert.ok(above / below < 1.05, `bracket (${below}, ${above}) after ${values}`);
+});
+
 test('a metric within its goal keeps its knob; the others move', () => {
   const model: Model = (p, knobs) => (p.metric === 'l1d_miss_rate' ? 1.01 : 1.5 * knobOf(knobs, p));
   const next = proposeKnobs([observe(model, {})]);
