@@ -51,6 +51,19 @@ test('miss-ratio curves of memcached from the recorded sweep: 20 sizes, non-incr
   assert.ok((c.dcache.missRatio.at(-1) ?? 1) < 0.01);
 });
 
+test('a size measured as an L1 ignores the LL points of that size (an LL behind a small L1 overstates misses)', () => {
+  const level = (sizeBytes: number) => ({ sizeBytes, assoc: 8, lineBytes: 64 });
+  const run = (l1: number, ll: number, l1Misses: number, llMisses: number): CacheRunResult => ({
+    geometry: { i1: level(l1), d1: level(l1), ll: level(ll) },
+    totals: { Ir: 1000, I1mr: 0, ILmr: 0, Dr: 1000, Dw: 0, D1mr: l1Misses, D1mw: 0, DLmr: llMisses, DLmw: 0 },
+    requests: 1,
+  });
+  // The quick sweep's LL = 32 KiB behind a 1 KiB L1 sees 50 misses; the platform's 32 KiB L1 sees 10.
+  const c = cacheCurves([run(1024, 32768, 200, 50), run(32768, 1 << 20, 10, 1)]);
+  assert.deepEqual(c.sizesBytes, [1024, 32768, 1 << 20]);
+  assert.equal(c.dcache.missRatio[1], 0.01);
+});
+
 test('platform miss rates: local ratios in [0,1], the smaller L2 of B misses more', () => {
   const rates = platforms.map((p) => {
     const find = (level: string) =>
