@@ -230,15 +230,17 @@ test('generated body compiles with -O2 -Wall -Werror and runs', {
 
 /**
  * Levels reached (relative error of the miss ratio at the platform sizes: L1 32 KiB, L2 256 KiB and 1 MiB, LLC 25 and
- * 30 MiB), with a small margin: callgrind is deterministic for a binary and its input.
+ * 30 MiB), with a small margin: callgrind is deterministic for a binary and its input. They hold for this fixture's
+ * seed: the emitter's random layout moves the 256 KiB and 25-30 MiB levels by up to ±30-45% from seed to seed
+ * (seeds 7-9: get 256 KiB −13% / +21% / +6%, set 25 MiB −33% / −9% / −11%).
  */
 const reached: Record<ClassName, { tvd: number; rawNear: number; d: [number, number][]; i32k: number }> = {
   get: {
     tvd: 0.05,
     rawNear: 0.17,
     d: [
-      [32 << 10, 0.5],
-      [256 << 10, 0.1],
+      [32 << 10, 0.2],
+      [256 << 10, 0.15],
       [1 << 20, 0.15],
       [25 << 20, 0.15],
       [30 << 20, 0.15],
@@ -252,8 +254,8 @@ const reached: Record<ClassName, { tvd: number; rawNear: number; d: [number, num
       [32 << 10, 0.1],
       [256 << 10, 0.35],
       [1 << 20, 0.25],
-      [25 << 20, 0.3],
-      [30 << 20, 0.3],
+      [25 << 20, 0.35],
+      [30 << 20, 0.35],
     ],
     i32k: 0.001,
   },

@@ -71,7 +71,8 @@ interface BodyCode {
   /** Per stream of the shape (own-cursor windows, far windows, then the chase ring): its region, undefined when
    * unused. */
   regions: (Region | undefined)[];
-  /** Per far stream, the lines of its chunk per invocation (a power of two). */
+  /** Per far stream, the lines of its chunk per invocation (a power of two); a chunk smaller than the stream's
+   * operands per invocation is cycled through within the invocation (solveRegions). */
   chunks: number[];
   /** The last block using far streams: it advances the far counter. */
   lastFarBlock: number;
@@ -168,11 +169,10 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
     });
     return { replicas };
   });
-  const chunks = farSlots.map((n) => (n > 0 ? 2 ** Math.ceil(Math.log2(n)) : 0));
   const lastFarBlock = blocks.findLastIndex((b) =>
     b.replicas.some((r) => r.body.touches.slice(own, windows).some((t) => t > 0)),
   );
-  return { fn, shape, blocks, chunks, farSlots, lastFarBlock };
+  return { fn, shape, blocks, farSlots, lastFarBlock };
 }
 
 /**
@@ -183,6 +183,12 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
  * its lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at
  * least its window or chunk) is the largest whose distance stays within 0.85 of its bin (regions are contiguous, so
  * their lines spread evenly over the sets and such distances still hit). A few rounds settle the coupling.
+ * A far stream whose bin is smaller than what one invocation touches cannot come back within it from one
+ * invocation to the next, however small its region: its A operands per invocation would be A misses of the bin
+ * (nginx: 8-32 KiB bins of 100-200 operands each, more than 32 KiB touched per invocation). Such a stream gets a
+ * chunk C < A that its operands cycle through within the invocation (operand i on line i mod C), so a line comes
+ * back after P = C/A of an invocation, and a region of just that chunk; C is the largest power of two whose distance
+ * stays within the bin. Only its C first touches per invocation come from the previous one.
  * `foreign(P)`: the distinct lines the other request classes' bodies touch while this body runs P times; it adds
  * to every distance. Returned with the lines: the distinct lines this body touches in k invocations, the foreign
  * traffic it makes for the others.
@@ -191,7 +197,7 @@ function solveRegions(
   body: ReturnType<typeof generateBody>,
   stringLines: number,
   foreign: (invocations: number) => number,
-): { lines: number[]; footprint: (invocations: number) => number } {
+): { lines: number[]; chunks: number[]; footprint: (invocations: number) => number } {
   const { shape } = body;
   const own = shape.streams.length;
   const windows = own + shape.far.length;
@@ -219,12 +225,21 @@ function solveRegions(
   }
   for (let s = 0; s < own; s++)
     usage[s] = (windowSum[s] ?? 0) > 0 ? (slotsUsed[s] ?? 0) / (windowSum[s] ?? 1) : 1;
-  body.chunks.forEach((c, k) => {
+  const pow2 = (x: number) => (x > 0 ? 2 ** Math.ceil(Math.log2(x)) : 0);
+  const chunks = body.farSlots.map((a) => pow2(a));
+  // A chunk of c lines for far stream k: c ≥ its operands A is the next chunk per invocation, c < A is cycled
+  // through A/c times within it.
+  const setChunk = (k: number, c: number) => {
     const s = own + k;
-    touches[s] = body.farSlots[k] ?? 0;
+    const a = body.farSlots[k] ?? 0;
+    chunks[k] = c;
+    touches[s] = a;
     minLines[s] = Math.max(1, c);
-    advance[s] = c;
-    usage[s] = c > 0 ? (body.farSlots[k] ?? 0) / c : 1;
+    advance[s] = Math.max(c, a);
+    usage[s] = c > 0 ? Math.min(1, a / c) : 1;
+  };
+  chunks.forEach((c, k) => {
+    setChunk(k, c);
   });
   // The chase ring is walked one line per load.
   advance[windows] = touches[windows] ?? 0;
@@ -232,17 +247,32 @@ function solveRegions(
   const lines = minLines.slice();
   const period = (s: number) => (lines[s] ?? 1) / Math.max(advance[s] ?? 1, 1e-9);
   const held = (t: number, p: number) => Math.min((lines[t] ?? 1) * (usage[t] ?? 1), (touches[t] ?? 0) * p);
+  const distance = (s: number) => {
+    const p = period(s);
+    let d = stringLines + foreign(p);
+    for (let t = 0; t < n; t++) d += held(t, p);
+    return d;
+  };
   for (let round = 0; round < 4; round++) {
     for (let s = 0; s < n; s++) {
       if ((touches[s] ?? 0) <= 0) continue;
       const goal = (0.85 * (bins[s] ?? 2048)) / 64;
+      const k = s - own;
+      if (s >= own && s < windows) {
+        // Back to the whole chunk first: the others' regions may have shrunk since the last round.
+        setChunk(k, pow2(body.farSlots[k] ?? 0));
+        lines[s] = minLines[s] ?? 1;
+        while ((chunks[k] ?? 1) > 1 && distance(s) > goal) {
+          setChunk(k, (chunks[k] ?? 2) / 2);
+          lines[s] = minLines[s] ?? 1;
+        }
+        // A chunk cycled within the invocation is the whole region: a larger one would move it on each time.
+        if ((chunks[k] ?? 0) < (body.farSlots[k] ?? 0)) continue;
+      }
       let best = minLines[s] ?? 1;
       for (let l = best; l <= (bins[s] ?? 2048) / 64; l *= 2) {
         lines[s] = l;
-        const p = period(s);
-        let distance = stringLines + foreign(p);
-        for (let t = 0; t < n; t++) distance += held(t, p);
-        if (distance <= goal) best = l;
+        if (distance(s) <= goal) best = l;
       }
       lines[s] = best;
     }
@@ -252,7 +282,7 @@ function solveRegions(
     for (let t = 0; t < n; t++) total += held(t, k);
     return total;
   };
-  return { lines, footprint };
+  return { lines, chunks, footprint };
 }
 
 const cLine = (text: string) => `      "${text}\\n\\t"`;
@@ -337,9 +367,11 @@ function renderReplica(code: BodyCode, r: Replica, block: number): string {
     let text = i.text;
     if (i.mem?.kind === 'window') {
       const region = regionOf(i.mem.stream);
+      // A far stream's operands take the lines of its chunk in turn (a chunk may hold fewer lines than operands).
+      const slot = i.mem.stream >= own ? i.mem.slot % (code.chunks[i.mem.stream - own] ?? 1) : i.mem.slot;
       text = text.replace(
         '{M}',
-        `[r15 + ${i.mem.via ?? reg(i.mem.stream)} + ${(region?.offset ?? 0) + 64 * i.mem.slot + 16 * i.mem.word}]`,
+        `[r15 + ${i.mem.via ?? reg(i.mem.stream)} + ${(region?.offset ?? 0) + 64 * slot + 16 * i.mem.word}]`,
       );
     }
     if (i.advance !== undefined) {
@@ -445,7 +477,9 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     if (g.share <= 0) continue;
     const others = generated.filter((o) => o !== g && o.share > 0);
     const foreign = (p: number) => others.reduce((sum, o) => sum + o.footprint((p * o.share) / g.share), 0);
-    g.lines = solveRegions(g.body, g.stringLines, foreign).lines;
+    const solved = solveRegions(g.body, g.stringLines, foreign);
+    g.lines = solved.lines;
+    g.chunks = solved.chunks;
   }
   // Every body's string area, windows and far regions start at offset 0: the bodies overlay one another as a
   // service's request types share its heap, so lines two bodies both touch add no distance (the foreign traffic
@@ -464,7 +498,7 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     return { offsets, end: offset };
   });
   let dataEnd = Math.max(0, ...layouts.map((l) => l.end));
-  const codes: BodyCode[] = generated.map(({ body, lines }, b) => {
+  const codes: BodyCode[] = generated.map(({ body, lines, chunks }, b) => {
     const own = body.shape.streams.length;
     const windows = own + body.shape.far.length;
     const takeSlot = () => {
@@ -478,7 +512,7 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
       if (kind === 'chase') dataEnd += l * 64;
       return { kind, bytes: l * 64, offset: at, ...(kind === 'far' ? {} : { slot: takeSlot() }) };
     });
-    return { ...body, regions, farCounter: 0 };
+    return { ...body, regions, chunks, farCounter: 0 };
   });
   // The far counters follow, a line each: they are written by every thread.
   for (const code of codes) {

@@ -65,6 +65,37 @@ test('a class sizes its regions for the other classes running between its calls'
   assert.ok(mixed.some((b, i) => b < (alone[i] ?? 0)));
 });
 
+test('far streams of bins smaller than one invocation re-touch their lines within it (nginx)', () => {
+  // nginx's body touches more than 32 KiB per request: a far region larger than its bin, walked one chunk per
+  // invocation, could only miss that bin.
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-nginx.json'));
+  const c = emitBodies(plan)[0]?.content ?? '';
+  const far = [...c.matchAll(/ \* {3}far \d+: (\d+) B at \+\d+ \(bin (\d+) B\)/g)].map((m) => ({
+    bytes: Number(m[1]),
+    bin: Number(m[2]),
+  }));
+  const small = far.filter((f) => f.bin <= 16 * 1024);
+  assert.ok(small.length >= 2);
+  for (const f of small) assert.ok(f.bytes <= f.bin / 4, `region ${f.bytes} B for bin ${f.bin} B`);
+  for (const f of far) assert.ok(f.bytes <= f.bin, `region ${f.bytes} B for bin ${f.bin} B`);
+});
+
+test('branch sites test PRNG bits at the rate the original mispredicted sites of their minority rate', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  const withJoint = (mispredictRate: number) => {
+    const classes = plan.classes.map((k) => {
+      if (!k.body) return k;
+      const takenRate = k.body.branches.takenRate.map((b) => ({ ...b, fraction: b.lo === 0.25 ? 1 : 0 }));
+      const joint = [{ minorityRate: 0.5, mispredictRate, fraction: 1 }];
+      return { ...k, body: { ...k.body, branches: { ...k.body.branches, takenRate, joint } } };
+    });
+    return emitBodies({ ...plan, classes, background: [] })[0]?.content ?? '';
+  };
+  // Predicted in the original: deterministic sites; mispredicted half the time: one random bit each.
+  assert.doesNotMatch(withJoint(0), /test r13d/);
+  assert.match(withJoint(0.5), /test r13d, 0x1\b/);
+});
+
 test('shape: instruction budget, string ops and memory targets follow the plan', () => {
   const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
   const body = plan.classes[0]?.body;

@@ -2,7 +2,7 @@
 /*
  * class_get: 300 instructions planned
  *   block 0: i-cache bin 256 B, 1 replica(s), 2.0 instr x 7 iterations
- *   block 1: i-cache bin 8192 B, 8 replica(s), 6.0 instr x 3 iterations
+ *   block 1: i-cache bin 8192 B, 8 replica(s), 9.0 instr x 1 iterations
  *   block 2: i-cache bin 16384 B, 16 replica(s), 6.0 instr x 2 iterations
  *   window 0: 128 B at +448 (bin 2048 B)
  *   window 1: 128 B at +576 (bin 4096 B)
@@ -113,18 +113,24 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r15, 63\n\t"
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 3\n\t"
+      "mov r14, 1\n\t"
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 64\n\t"
+      "mov r9, qword ptr [r12 + 64]\n\t"
+      "and r9, 64\n\t"
       ".Ll%=:\n\t"
       "mov rax, rdi\n\t"
-      "mov rdi, qword ptr [r15 + r8 + 464]\n\t"
+      "mov qword ptr [r15 + r9 + 624], rbx\n\t"
+      "mov rcx, qword ptr [r15 + r8 + 496]\n\t"
       "add r8, 64\n\t"
       "and r8, 64\n\t"
+      "add r9, 64\n\t"
+      "and r9, 64\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 56], r8\n\t"
+      "mov qword ptr [r12 + 64], r9\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -139,18 +145,19 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
-      "mov r11, qword ptr [r12 + 72]\n\t"
       ".Ll%=:\n\t"
-      "mov r11, qword ptr [r11]\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
       "and rax, 960\n\t"
-      "mov qword ptr [r15 + rax + 720], rax\n\t"
+      "mov qword ptr [r15 + rax + 704], rbx\n\t"
+      "mov rcx, r10\n\t"
+      "shl rcx, 1\n\t"
+      "and rcx, 8128\n\t"
+      "mov rax, qword ptr [r15 + rcx + 3824]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r15 + 44864], r10\n\t"
-      "mov qword ptr [r12 + 72], r11\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -163,27 +170,11 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r15, 63\n\t"
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 1\n\t"
-      "mov r8, qword ptr [r12 + 56]\n\t"
-      "and r8, 64\n\t"
-      "mov r10, qword ptr [r15 + 44864]\n\t"
+      "mov r14, 9\n\t"
       ".Ll%=:\n\t"
-      "mov rax, r10\n\t"
-      "shl rax, 1\n\t"
-      "and rax, 1984\n\t"
-      "mov qword ptr [r15 + rax + 1728], rax\n\t"
-      "mov rbx, r10\n\t"
-      "shl rbx, 1\n\t"
-      "and rbx, 8128\n\t"
-      "mov rax, qword ptr [r15 + rbx + 3776]\n\t"
-      "sub rdi, qword ptr [r15 + r8 + 448]\n\t"
-      "add r8, 64\n\t"
-      "and r8, 64\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 56], r8\n\t"
-      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -196,11 +187,17 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r15, 63\n\t"
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 9\n\t"
+      "mov r14, 3\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
+      "mov rax, r10\n\t"
+      "shl rax, 1\n\t"
+      "and rax, 1984\n\t"
+      "mov rdi, qword ptr [r15 + rax + 1728]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -214,8 +211,60 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 3\n\t"
+      "mov r8, qword ptr [r12 + 56]\n\t"
+      "and r8, 64\n\t"
+      ".Ll%=:\n\t"
+      "mov rbx, qword ptr [r15 + r8 + 464]\n\t"
+      "mov rax, rdi\n\t"
+      "add r8, 64\n\t"
+      "and r8, 64\n\t"
+      "dec r14\n\t"
+      "jnz .Ll%=\n\t"
+      "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r12 + 56], r8\n\t"
+      ".att_syntax prefix\n\t"
+      :
+      : "r"(c)
+      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    break;
+  case 5:
+    __asm__ volatile(
+      ".intel_syntax noprefix\n\t"
+      "mov r15, qword ptr [r12 + 40]\n\t"
+      "add r15, 63\n\t"
+      "and r15, -64\n\t"
+      "mov r13, qword ptr [r12 + 8]\n\t"
+      "mov r14, 3\n\t"
+      "mov r9, qword ptr [r12 + 64]\n\t"
+      "and r9, 64\n\t"
+      ".Ll%=:\n\t"
+      "mov rbx, rax\n\t"
+      "mov rax, qword ptr [r15 + r9 + 608]\n\t"
+      "add r9, 64\n\t"
+      "and r9, 64\n\t"
+      "dec r14\n\t"
+      "jnz .Ll%=\n\t"
+      "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r12 + 64], r9\n\t"
+      ".att_syntax prefix\n\t"
+      :
+      : "r"(c)
+      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    break;
+  case 6:
+    __asm__ volatile(
+      ".intel_syntax noprefix\n\t"
+      "mov r15, qword ptr [r12 + 40]\n\t"
+      "add r15, 63\n\t"
+      "and r15, -64\n\t"
+      "mov r13, qword ptr [r12 + 8]\n\t"
+      "mov r14, 2\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
+      "mov rax, r10\n\t"
+      "shl rax, 1\n\t"
+      "and rax, 960\n\t"
+      "mov qword ptr [r15 + rax + 752], rax\n\t"
       "mov rax, r10\n\t"
       "shl rax, 1\n\t"
       "and rax, 32704\n\t"
@@ -229,24 +278,7 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       : "r"(c)
       : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
     break;
-  case 5:
-    __asm__ volatile(
-      ".intel_syntax noprefix\n\t"
-      "mov r15, qword ptr [r12 + 40]\n\t"
-      "add r15, 63\n\t"
-      "and r15, -64\n\t"
-      "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 9\n\t"
-      ".Ll%=:\n\t"
-      "dec r14\n\t"
-      "jnz .Ll%=\n\t"
-      "mov qword ptr [r12 + 8], r13\n\t"
-      ".att_syntax prefix\n\t"
-      :
-      : "r"(c)
-      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
-    break;
-  case 6:
+  default:
     __asm__ volatile(
       ".intel_syntax noprefix\n\t"
       "mov r15, qword ptr [r12 + 40]\n\t"
@@ -257,38 +289,14 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 64\n\t"
       ".Ll%=:\n\t"
-      "mov rbx, rax\n\t"
-      "mov rax, qword ptr [r15 + r8 + 448]\n\t"
+      "mov rax, rbx\n\t"
+      "mov rbx, qword ptr [r15 + r8 + 496]\n\t"
       "add r8, 64\n\t"
       "and r8, 64\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r12 + 56], r8\n\t"
-      ".att_syntax prefix\n\t"
-      :
-      : "r"(c)
-      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
-    break;
-  default:
-    __asm__ volatile(
-      ".intel_syntax noprefix\n\t"
-      "mov r15, qword ptr [r12 + 40]\n\t"
-      "add r15, 63\n\t"
-      "and r15, -64\n\t"
-      "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 3\n\t"
-      "mov r9, qword ptr [r12 + 64]\n\t"
-      "and r9, 64\n\t"
-      ".Ll%=:\n\t"
-      "mov rbx, qword ptr [r15 + r9 + 592]\n\t"
-      "mov rax, rbx\n\t"
-      "add r9, 64\n\t"
-      "and r9, 64\n\t"
-      "dec r14\n\t"
-      "jnz .Ll%=\n\t"
-      "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 64], r9\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -307,10 +315,10 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 2\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
-      "mov rdx, r10\n\t"
-      "shl rdx, 1\n\t"
-      "and rdx, 960\n\t"
-      "mov rdx, qword ptr [r15 + rdx + 816]\n\t"
+      "mov rax, r10\n\t"
+      "shl rax, 1\n\t"
+      "and rax, 8128\n\t"
+      "mov rdi, qword ptr [r15 + rax + 3856]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
@@ -331,10 +339,10 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 2\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
-      "mov rbx, r10\n\t"
-      "shl rbx, 1\n\t"
-      "and rbx, 8128\n\t"
-      "mov rax, qword ptr [r15 + rbx + 3888]\n\t"
+      "mov rax, r10\n\t"
+      "shl rax, 1\n\t"
+      "and rax, 8128\n\t"
+      "mov rax, qword ptr [r15 + rax + 3888]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
@@ -355,10 +363,10 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 2\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
-      "mov rax, r10\n\t"
-      "shl rax, 1\n\t"
-      "and rax, 960\n\t"
-      "mov rbx, qword ptr [r15 + rax + 800]\n\t"
+      "mov rbx, r10\n\t"
+      "shl rbx, 1\n\t"
+      "and rbx, 1984\n\t"
+      "mov rcx, qword ptr [r15 + rbx + 1792]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
@@ -376,13 +384,63 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r15, 63\n\t"
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
+      "mov r14, 5\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
+      "mov r11, qword ptr [r12 + 72]\n\t"
+      ".Ll%=:\n\t"
+      "mov r11, qword ptr [r11]\n\t"
+      "dec r14\n\t"
+      "jnz .Ll%=\n\t"
+      "add r10, 64\n\t"
+      "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
+      "mov qword ptr [r12 + 72], r11\n\t"
+      ".att_syntax prefix\n\t"
+      :
+      : "r"(c)
+      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    break;
+  case 4:
+    __asm__ volatile(
+      ".intel_syntax noprefix\n\t"
+      "mov r15, qword ptr [r12 + 40]\n\t"
+      "add r15, 63\n\t"
+      "and r15, -64\n\t"
+      "mov r13, qword ptr [r12 + 8]\n\t"
+      "mov r14, 2\n\t"
+      "mov r8, qword ptr [r12 + 56]\n\t"
+      "and r8, 64\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
+      ".Ll%=:\n\t"
+      "mov rbx, rax\n\t"
+      "mov rax, qword ptr [r15 + r8 + 480]\n\t"
+      "add r8, 64\n\t"
+      "and r8, 64\n\t"
+      "dec r14\n\t"
+      "jnz .Ll%=\n\t"
+      "add r10, 64\n\t"
+      "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r12 + 56], r8\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
+      ".att_syntax prefix\n\t"
+      :
+      : "r"(c)
+      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    break;
+  case 5:
+    __asm__ volatile(
+      ".intel_syntax noprefix\n\t"
+      "mov r15, qword ptr [r12 + 40]\n\t"
+      "add r15, 63\n\t"
+      "and r15, -64\n\t"
+      "mov r13, qword ptr [r12 + 8]\n\t"
       "mov r14, 2\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
-      "mov rax, r10\n\t"
-      "shl rax, 1\n\t"
-      "and rax, 1984\n\t"
-      "mov rax, qword ptr [r15 + rax + 1808]\n\t"
+      "mov rdx, r10\n\t"
+      "shl rdx, 1\n\t"
+      "and rdx, 960\n\t"
+      "mov rax, qword ptr [r15 + rdx + 816]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
@@ -393,7 +451,95 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       : "r"(c)
       : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
     break;
-  case 4:
+  case 6:
+    __asm__ volatile(
+      ".intel_syntax noprefix\n\t"
+      "mov r15, qword ptr [r12 + 40]\n\t"
+      "add r15, 63\n\t"
+      "and r15, -64\n\t"
+      "mov r13, qword ptr [r12 + 8]\n\t"
+      "mov r14, 2\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
+      ".Ll%=:\n\t"
+      "mov rax, r10\n\t"
+      "shl rax, 1\n\t"
+      "and rax, 8128\n\t"
+      "mov rax, qword ptr [r15 + rax + 3872]\n\t"
+      "dec r14\n\t"
+      "jnz .Ll%=\n\t"
+      "add r10, 64\n\t"
+      "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
+      ".att_syntax prefix\n\t"
+      :
+      : "r"(c)
+      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    break;
+  case 7:
+    __asm__ volatile(
+      ".intel_syntax noprefix\n\t"
+      "mov r15, qword ptr [r12 + 40]\n\t"
+      "add r15, 63\n\t"
+      "and r15, -64\n\t"
+      "mov r13, qword ptr [r12 + 8]\n\t"
+      "mov r14, 9\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
+      ".Ll%=:\n\t"
+      "dec r14\n\t"
+      "jnz .Ll%=\n\t"
+      "add r10, 64\n\t"
+      "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
+      ".att_syntax prefix\n\t"
+      :
+      : "r"(c)
+      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    break;
+  case 8:
+    __asm__ volatile(
+      ".intel_syntax noprefix\n\t"
+      "mov r15, qword ptr [r12 + 40]\n\t"
+      "add r15, 63\n\t"
+      "and r15, -64\n\t"
+      "mov r13, qword ptr [r12 + 8]\n\t"
+      "mov r14, 2\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
+      ".Ll%=:\n\t"
+      "mov rax, r10\n\t"
+      "shl rax, 1\n\t"
+      "and rax, 1984\n\t"
+      "mov rsi, qword ptr [r15 + rax + 1808]\n\t"
+      "dec r14\n\t"
+      "jnz .Ll%=\n\t"
+      "add r10, 64\n\t"
+      "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
+      ".att_syntax prefix\n\t"
+      :
+      : "r"(c)
+      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    break;
+  case 9:
+    __asm__ volatile(
+      ".intel_syntax noprefix\n\t"
+      "mov r15, qword ptr [r12 + 40]\n\t"
+      "add r15, 63\n\t"
+      "and r15, -64\n\t"
+      "mov r13, qword ptr [r12 + 8]\n\t"
+      "mov r14, 9\n\t"
+      "mov r10, qword ptr [r15 + 44864]\n\t"
+      ".Ll%=:\n\t"
+      "dec r14\n\t"
+      "jnz .Ll%=\n\t"
+      "add r10, 64\n\t"
+      "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r15 + 44864], r10\n\t"
+      ".att_syntax prefix\n\t"
+      :
+      : "r"(c)
+      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    break;
+  case 10:
     __asm__ volatile(
       ".intel_syntax noprefix\n\t"
       "mov r15, qword ptr [r12 + 40]\n\t"
@@ -419,148 +565,6 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       : "r"(c)
       : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
     break;
-  case 5:
-    __asm__ volatile(
-      ".intel_syntax noprefix\n\t"
-      "mov r15, qword ptr [r12 + 40]\n\t"
-      "add r15, 63\n\t"
-      "and r15, -64\n\t"
-      "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 2\n\t"
-      "mov r10, qword ptr [r15 + 44864]\n\t"
-      ".Ll%=:\n\t"
-      "mov rax, r10\n\t"
-      "shl rax, 1\n\t"
-      "and rax, 32704\n\t"
-      "mov rbx, qword ptr [r15 + rax + 12032]\n\t"
-      "dec r14\n\t"
-      "jnz .Ll%=\n\t"
-      "add r10, 64\n\t"
-      "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r15 + 44864], r10\n\t"
-      ".att_syntax prefix\n\t"
-      :
-      : "r"(c)
-      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
-    break;
-  case 6:
-    __asm__ volatile(
-      ".intel_syntax noprefix\n\t"
-      "mov r15, qword ptr [r12 + 40]\n\t"
-      "add r15, 63\n\t"
-      "and r15, -64\n\t"
-      "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 9\n\t"
-      "mov r10, qword ptr [r15 + 44864]\n\t"
-      ".Ll%=:\n\t"
-      "dec r14\n\t"
-      "jnz .Ll%=\n\t"
-      "add r10, 64\n\t"
-      "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r15 + 44864], r10\n\t"
-      ".att_syntax prefix\n\t"
-      :
-      : "r"(c)
-      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
-    break;
-  case 7:
-    __asm__ volatile(
-      ".intel_syntax noprefix\n\t"
-      "mov r15, qword ptr [r12 + 40]\n\t"
-      "add r15, 63\n\t"
-      "and r15, -64\n\t"
-      "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 2\n\t"
-      "mov r9, qword ptr [r12 + 64]\n\t"
-      "and r9, 64\n\t"
-      "mov r10, qword ptr [r15 + 44864]\n\t"
-      ".Ll%=:\n\t"
-      "mov rbx, rcx\n\t"
-      "mov rcx, qword ptr [r15 + r9 + 608]\n\t"
-      "add r9, 64\n\t"
-      "and r9, 64\n\t"
-      "dec r14\n\t"
-      "jnz .Ll%=\n\t"
-      "add r10, 64\n\t"
-      "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 64], r9\n\t"
-      "mov qword ptr [r15 + 44864], r10\n\t"
-      ".att_syntax prefix\n\t"
-      :
-      : "r"(c)
-      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
-    break;
-  case 8:
-    __asm__ volatile(
-      ".intel_syntax noprefix\n\t"
-      "mov r15, qword ptr [r12 + 40]\n\t"
-      "add r15, 63\n\t"
-      "and r15, -64\n\t"
-      "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 2\n\t"
-      "mov r8, qword ptr [r12 + 56]\n\t"
-      "and r8, 64\n\t"
-      "mov r10, qword ptr [r15 + 44864]\n\t"
-      ".Ll%=:\n\t"
-      "mov rcx, rbx\n\t"
-      "mov rcx, qword ptr [r15 + r8 + 496]\n\t"
-      "add r8, 64\n\t"
-      "and r8, 64\n\t"
-      "dec r14\n\t"
-      "jnz .Ll%=\n\t"
-      "add r10, 64\n\t"
-      "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 56], r8\n\t"
-      "mov qword ptr [r15 + 44864], r10\n\t"
-      ".att_syntax prefix\n\t"
-      :
-      : "r"(c)
-      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
-    break;
-  case 9:
-    __asm__ volatile(
-      ".intel_syntax noprefix\n\t"
-      "mov r15, qword ptr [r12 + 40]\n\t"
-      "add r15, 63\n\t"
-      "and r15, -64\n\t"
-      "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 2\n\t"
-      "mov r10, qword ptr [r15 + 44864]\n\t"
-      ".Ll%=:\n\t"
-      "mov rax, r10\n\t"
-      "shl rax, 1\n\t"
-      "and rax, 960\n\t"
-      "mov rbx, qword ptr [r15 + rax + 784]\n\t"
-      "dec r14\n\t"
-      "jnz .Ll%=\n\t"
-      "add r10, 64\n\t"
-      "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r15 + 44864], r10\n\t"
-      ".att_syntax prefix\n\t"
-      :
-      : "r"(c)
-      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
-    break;
-  case 10:
-    __asm__ volatile(
-      ".intel_syntax noprefix\n\t"
-      "mov r15, qword ptr [r12 + 40]\n\t"
-      "add r15, 63\n\t"
-      "and r15, -64\n\t"
-      "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 9\n\t"
-      "mov r10, qword ptr [r15 + 44864]\n\t"
-      ".Ll%=:\n\t"
-      "dec r14\n\t"
-      "jnz .Ll%=\n\t"
-      "add r10, 64\n\t"
-      "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r15 + 44864], r10\n\t"
-      ".att_syntax prefix\n\t"
-      :
-      : "r"(c)
-      : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
-    break;
   case 11:
     __asm__ volatile(
       ".intel_syntax noprefix\n\t"
@@ -568,18 +572,18 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r15, 63\n\t"
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 2\n\t"
+      "mov r14, 4\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
+      "mov r11, qword ptr [r12 + 72]\n\t"
       ".Ll%=:\n\t"
-      "mov rax, r10\n\t"
-      "shl rax, 1\n\t"
-      "and rax, 8128\n\t"
-      "mov rax, qword ptr [r15 + rax + 3888]\n\t"
+      "mov rax, rdi\n\t"
+      "mov r11, qword ptr [r11]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
       "mov qword ptr [r15 + 44864], r10\n\t"
+      "mov qword ptr [r12 + 72], r11\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -592,19 +596,17 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r15, 63\n\t"
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 3\n\t"
-      "mov r8, qword ptr [r12 + 56]\n\t"
-      "and r8, 64\n\t"
+      "mov r14, 2\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
-      "mov rcx, qword ptr [r15 + r8 + 448]\n\t"
-      "add r8, 64\n\t"
-      "and r8, 64\n\t"
+      "mov rcx, r10\n\t"
+      "shl rcx, 1\n\t"
+      "and rcx, 960\n\t"
+      "mov rbx, qword ptr [r15 + rcx + 768]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
-      "mov qword ptr [r12 + 56], r8\n\t"
       "mov qword ptr [r15 + 44864], r10\n\t"
       ".att_syntax prefix\n\t"
       :
@@ -618,13 +620,9 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r15, 63\n\t"
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 2\n\t"
+      "mov r14, 9\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
-      "mov rax, r10\n\t"
-      "shl rax, 1\n\t"
-      "and rax, 1984\n\t"
-      "mov rbx, qword ptr [r15 + rax + 1824]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
@@ -642,17 +640,20 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "add r15, 63\n\t"
       "and r15, -64\n\t"
       "mov r13, qword ptr [r12 + 8]\n\t"
-      "mov r14, 5\n\t"
+      "mov r14, 3\n\t"
+      "mov r8, qword ptr [r12 + 56]\n\t"
+      "and r8, 64\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
-      "mov r11, qword ptr [r12 + 72]\n\t"
       ".Ll%=:\n\t"
-      "mov r11, qword ptr [r11]\n\t"
+      "mov rax, qword ptr [r15 + r8 + 496]\n\t"
+      "add r8, 64\n\t"
+      "and r8, 64\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
       "mov qword ptr [r12 + 8], r13\n\t"
+      "mov qword ptr [r12 + 56], r8\n\t"
       "mov qword ptr [r15 + 44864], r10\n\t"
-      "mov qword ptr [r12 + 72], r11\n\t"
       ".att_syntax prefix\n\t"
       :
       : "r"(c)
@@ -668,10 +669,10 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r14, 2\n\t"
       "mov r10, qword ptr [r15 + 44864]\n\t"
       ".Ll%=:\n\t"
-      "mov rax, r10\n\t"
-      "shl rax, 1\n\t"
-      "and rax, 960\n\t"
-      "mov rbx, qword ptr [r15 + rax + 768]\n\t"
+      "mov rbx, r10\n\t"
+      "shl rbx, 1\n\t"
+      "and rbx, 32704\n\t"
+      "mov rcx, qword ptr [r15 + rbx + 12048]\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "add r10, 64\n\t"
