@@ -21,8 +21,8 @@ import { tuneClone } from '../tune/tune.ts';
 
 const progressLogger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
 
-/** The budgets of `ditto demo` (and bench/fidelity): one memcached clone in about 6 minutes on a 2-core machine. */
-export const demoBudget = { quickCache: true, tuneIterations: 8, tuneMinutes: 8, windowS: 2 } as const;
+/** The budgets of `ditto demo` (and bench/fidelity): one memcached clone in about 8 minutes on a 2-core machine. */
+export const demoBudget = { quickCache: true, tuneIterations: 12, tuneMinutes: 8, windowS: 2 } as const;
 
 /** How `ditto clone` judges the tuned clone (with its window and loads): what bench/fidelity repeats. */
 export const judgingOptions = {

@@ -74,7 +74,7 @@ export async function tuneClone(spec: TargetSpec, dir: string, options: TuneOpti
   const budget = {
     iterations: options.iterations,
     seconds: options.minutes * 60,
-    patience: options.patience ?? 2,
+    patience: options.patience ?? 5,
   };
   const write = (best: number, reason: Tuning['stopReason']) => {
     const tuning = tuningSchema.parse({ schemaVersion: 1, load, seed, iterations, best, stopReason: reason });
