@@ -101,8 +101,8 @@ function syscallOps(profile: Profile, cls: RequestClass, scale: number): Syscall
     if (!op || e.callsPerRequest <= 0) continue;
     const batch = perLoopPass(op, e.callsPerRequest, waitsPerRequest) ? 'loop' : 'request';
     // A pass's one call carries every request's bytes; per-request calls share a request's bytes.
-    const perCall = batch === 'loop' ? e.bytesPerRequest : (e.bytesPerRequest ?? 0) / e.callsPerRequest;
-    const bytes = Math.round(perCall ?? 0);
+    const bytesPerRequest = e.bytesPerRequest ?? 0;
+    const bytes = Math.round(batch === 'loop' ? bytesPerRequest : bytesPerRequest / e.callsPerRequest);
     ops.push({
       op,
       perRequest: e.callsPerRequest * scale,
