@@ -456,7 +456,7 @@ async function syscallsPerRequest(plan: ClonePlan, names: string[]): Promise<Rec
   ]);
   let requests = 0;
   try {
-    const load = await runDittoLoad(loadOptions(clone, plan.protocol, { connections: 2, durationS: 1.5 }));
+    const load = await runDittoLoad(loadOptions(clone, plan.protocol, { connections: 2, durationS: 3 }));
     assert.equal(load.errors + (load.protocolErrors ?? 0), 0);
     requests = load.responses;
   } finally {
