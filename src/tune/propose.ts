@@ -35,7 +35,7 @@ export const knobPairings: readonly KnobPairing[] = [
   { knob: bodyKnobs.dcacheBeyondL1, metric: 'l1d_miss_rate', min: 0.05, max: 20, elasticity: 1 },
   { knob: bodyKnobs.dcacheBeyondL2, metric: 'l2_miss_rate', min: 0.05, max: 20, elasticity: 1 },
   { knob: bodyKnobs.dcacheBeyondLlc, metric: 'llc_miss_rate', min: 0.05, max: 20, elasticity: 1 },
-  { knob: bodyKnobs.icacheFootprint, metric: 'l1i_miss_rate', min: 0.25, max: 8, elasticity: 1 },
+  { knob: bodyKnobs.icacheBeyondL1, metric: 'l1i_miss_rate', min: 0.05, max: 20, elasticity: 1 },
   { knob: bodyKnobs.hardBranches, metric: 'branch_mispredict_rate', min: 0.05, max: 20, elasticity: 1 },
 ];
 

@@ -231,33 +231,35 @@ test('generated body compiles with -O2 -Wall -Werror and runs', {
 /**
  * Levels reached (relative error of the miss ratio at the platform sizes: L1 32 KiB, L2 256 KiB and 1 MiB, LLC 25 and
  * 30 MiB), with a small margin: callgrind is deterministic for a binary and its input. They hold for this fixture's
- * seed: the emitter's random layout moves the 256 KiB and 25-30 MiB levels by up to ±30-45% from seed to seed
- * (seeds 7-9: get 256 KiB −13% / +21% / +6%, set 25 MiB −33% / −9% / −11%).
+ * seed (7); the emitter's random layout moves them from seed to seed (seeds 1-3: get 32 KiB +28 / +18 / +13%, set
+ * 256 KiB -10 / -4 / -7%). A get invocation has one once-through block (hot code is bounded, layout.ts), so a far
+ * stream takes a whole number of accesses per invocation: the beyond-LLC stream's 2.4 become 2 and the 2 MiB bin's
+ * 0.24 none, hence get's -22% at 1 MiB on every seed; set's cold replicas carry such fractions.
  */
 const reached: Record<ClassName, { tvd: number; rawNear: number; d: [number, number][]; i32k: number }> = {
   get: {
-    tvd: 0.05,
-    rawNear: 0.17,
+    tvd: 0.045,
+    rawNear: 0.2,
     d: [
-      [32 << 10, 0.2],
-      [256 << 10, 0.15],
-      [1 << 20, 0.15],
+      [32 << 10, 0.25],
+      [256 << 10, 0.22],
+      [1 << 20, 0.25],
       [25 << 20, 0.15],
       [30 << 20, 0.15],
     ],
     i32k: 0.001,
   },
   set: {
-    tvd: 0.06,
+    tvd: 0.04,
     rawNear: 0.19,
     d: [
-      [32 << 10, 0.1],
-      [256 << 10, 0.35],
-      [1 << 20, 0.25],
-      [25 << 20, 0.35],
-      [30 << 20, 0.35],
+      [32 << 10, 0.05],
+      [256 << 10, 0.15],
+      [1 << 20, 0.1],
+      [25 << 20, 0.2],
+      [30 << 20, 0.2],
     ],
-    i32k: 0.001,
+    i32k: 0.0006,
   },
 };
 

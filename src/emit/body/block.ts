@@ -62,7 +62,7 @@ export interface BlockInput {
   branches: BranchBehaviour;
   dependencies: DependencyDistances;
   bodyInstructions: number;
-  /** Executions of this loop body per invocation of the body (iterations / replicas). */
+  /** Executions of this loop body per invocation of the body that runs it (its iterations). */
   weight: number;
   /** Per memory target, accesses per invocation that earlier blocks owe (rounding); updated. */
   carry: number[];
@@ -101,32 +101,27 @@ function jointRates(b: BranchBehaviour, minority: number): { rate: number; weigh
     .map((j) => ({ rate: j.mispredictRate, weight: j.fraction }));
 }
 
-function drawBranch(b: BranchBehaviour, random: Random): BranchSite {
+/** A body's `n` branch sites: taken-rate bins by systematic sampling (Random.systematic). */
+function drawBranches(b: BranchBehaviour, n: number, random: Random): BranchSite[] {
   const bins = b.takenRate;
-  if (bins.length === 0) return { bits: 1, jnz: random.next() < b.takenShare };
-  const bin = bins[random.weighted(bins.map((x) => x.fraction))];
-  if (!bin) return { bits: 0, jnz: false };
-  if (bin.hi === 0) return { bits: 0, jnz: false };
-  if (bin.lo === 1) return { bits: 0, jnz: true };
-  const p = (bin.lo + bin.hi) / 2;
-  const minority = Math.min(p, 1 - p);
-  const rates = jointRates(b, minority);
-  const rate = rates.length > 0 ? (rates[random.weighted(rates.map((r) => r.weight))]?.rate ?? 0) : minority;
-  return { bits: bitsFor(rate), jnz: p > 0.5 };
-}
-
-/** Expected PRNG bits per conditional branch site under drawBranch. */
-function expectedBits(b: BranchBehaviour): number {
-  return b.takenRate.reduce((s, bin) => {
-    if (bin.hi === 0 || bin.lo === 1) return s;
-    const p = (bin.lo + bin.hi) / 2;
-    const minority = Math.min(p, 1 - p);
-    const rates = jointRates(b, minority);
-    const total = rates.reduce((t, r) => t + r.weight, 0);
-    const bits =
-      total > 0 ? rates.reduce((t, r) => t + (r.weight / total) * bitsFor(r.rate), 0) : bitsFor(minority);
-    return s + bin.fraction * bits;
-  }, 0);
+  if (bins.length === 0)
+    return Array.from({ length: n }, () => ({ bits: 1, jnz: random.next() < b.takenShare }));
+  return random
+    .systematic(
+      bins.map((x) => x.fraction),
+      n,
+    )
+    .map((i): BranchSite => {
+      const bin = bins[i];
+      if (!bin || bin.hi === 0) return { bits: 0, jnz: false };
+      if (bin.lo === 1) return { bits: 0, jnz: true };
+      const p = (bin.lo + bin.hi) / 2;
+      const minority = Math.min(p, 1 - p);
+      const rates = jointRates(b, minority);
+      const rate =
+        rates.length > 0 ? (rates[random.weighted(rates.map((r) => r.weight))]?.rate ?? 0) : minority;
+      return { bits: bitsFor(rate), jnz: p > 0.5 };
+    });
 }
 
 const conditions = ['e', 'ne', 'b', 'ae', 'l', 'ge', 's', 'ns'];
@@ -158,8 +153,19 @@ export function generateBlock(input: BlockInput): BlockBody {
   const take = (key: string, n: number) => byKey.set(key, Math.max(0, (byKey.get(key) ?? 0) - n));
   const condKey = 'base.branch.cond.no_mem';
   const sites = Math.max(0, (byKey.get(condKey) ?? 0) - 1);
-  const randomBits = expectedBits(input.branches);
-  const plannedSteps = Math.ceil((sites * randomBits) / 32);
+  // The sites are drawn first so that the PRNG steps they need (popped in this order, 32 fresh bits per step, a site
+  // never straddling two) are known exactly and taken out of the mix.
+  const branchSites = drawBranches(input.branches, sites, random);
+  let plannedSteps = 0;
+  let bitsAvailable = 0;
+  for (const site of [...branchSites].reverse()) {
+    if (site.bits === 0) continue;
+    if (bitsAvailable < site.bits) {
+      plannedSteps++;
+      bitsAvailable = 32;
+    }
+    bitsAvailable -= site.bits;
+  }
   const divs = (byKey.get('base.div.int.no_mem') ?? 0) + (byKey.get('base.div.int.mem_r') ?? 0);
   take(condKey, sites + 1);
   take('base.arith.int.no_mem', sites + 1 + 2 * input.streams + 6 * plannedSteps + divs);
@@ -207,17 +213,6 @@ export function generateBlock(input: BlockInput): BlockBody {
     for (let k = 0; k < (memQuota[i] ?? 0); k++) targets.push(m);
   });
   random.shuffle(targets);
-  // A far access first copies the far counter, scales it to its stream's chunk and masks it to its region (a move,
-  // a shift and an `and`).
-  const farAccesses = targets.filter((t) => t.kind === 'stream' && t.stream >= input.streams).length;
-  for (const key of ['base.mov.uncond.no_mem', 'base.arith.int.no_mem', 'base.arith.int.no_mem']) {
-    for (let n = 0; n < farAccesses; n++) {
-      const at = bag.indexOf(key);
-      if (at < 0) break;
-      bag.splice(at, 1);
-    }
-  }
-
   const ins: Ins[] = [];
   let pos = 0;
   let labels = 0;
@@ -228,8 +223,9 @@ export function generateBlock(input: BlockInput): BlockBody {
   const recent: { ref: MemRef; line: string }[] = [];
   const emit = (text: string, reads: string[], writes: string[], mem?: MemRef): undefined => {
     ins.push(mem ? { text, mem } : { text });
-    gp.note(pos, reads, writes);
-    xmm.note(pos, reads, writes);
+    // A memory operand with a register written is a load (stores write no register).
+    gp.note(pos, reads, writes, mem !== undefined);
+    xmm.note(pos, reads, writes, mem !== undefined);
     pos++;
   };
   const label = () => {
@@ -310,7 +306,7 @@ export function generateBlock(input: BlockInput): BlockBody {
   for (let k = 0; k < bag.length; k++) {
     const key = bag[k] ?? '';
     if (key === 'site') {
-      const site = drawBranch(input.branches, random);
+      const site = branchSites.pop() ?? { bits: 0, jnz: false };
       const to = label();
       if (site.bits === 0) emit('test r15, r15', ['r15'], []);
       else {
@@ -321,6 +317,8 @@ export function generateBlock(input: BlockInput): BlockBody {
         emit(`test r13d, 0x${mask.toString(16)}`, ['r13'], []);
       }
       emit(`${site.jnz ? 'jnz' : 'jz'} ${to}`, [], []);
+      gp.exit();
+      xmm.exit();
       // A jump to the next address is not a taken jump to callgrind (nor to a CPU's front end): a taken branch
       // skips the next instruction of the bag, and the expected count leaves it out by the taken rate.
       // Far operands are never skipped (each stands for its share of the invocation's accesses): the nearest

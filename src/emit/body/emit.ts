@@ -6,7 +6,7 @@
 import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, chaseRegister, farRegister, generateBlock, streamRegisters } from './block.ts';
-import { dcacheTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
+import { cacheTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
 import { type BodyShape, cOverheadPerBlock, type StringStart, shapeBody } from './layout.ts';
 import { Random } from './random.ts';
 
@@ -21,8 +21,8 @@ export const bodyKnobs = {
   dcacheBeyondL1: 'body.dcacheBeyondL1',
   dcacheBeyondL2: 'body.dcacheBeyondL2',
   dcacheBeyondLlc: 'body.dcacheBeyondLlc',
-  /** Static code footprint of every block (layout.ts): the L1i miss rate. */
-  icacheFootprint: 'body.icacheFootprint',
+  /** i-cache working-set share above 32 KiB (knobs.ts), run as cold code (layout.ts): the L1i miss rate. */
+  icacheBeyondL1: 'body.icacheBeyondL1',
   /** Execution share of hard-to-predict branch sites (knobs.ts): the branch mispredict rate. */
   hardBranches: 'body.hardBranches',
 } as const;
@@ -31,14 +31,17 @@ export const bodyKnobs = {
 function tunedBody(plan: BodyPlan, knobs: Record<string, number>): BodyPlan {
   const tier = (aboveBytes: number, knob: string) => ({ aboveBytes, factor: knobs[knob] ?? 1 });
   const dcache = scaleWorkingSetTail(plan.cache.dcache, plan.cache.sizesBytes, [
-    tier(dcacheTiers.l1, bodyKnobs.dcacheBeyondL1),
-    tier(dcacheTiers.l2, bodyKnobs.dcacheBeyondL2),
-    tier(dcacheTiers.llc, bodyKnobs.dcacheBeyondLlc),
+    tier(cacheTiers.l1, bodyKnobs.dcacheBeyondL1),
+    tier(cacheTiers.l2, bodyKnobs.dcacheBeyondL2),
+    tier(cacheTiers.llc, bodyKnobs.dcacheBeyondLlc),
+  ]);
+  const icache = scaleWorkingSetTail(plan.cache.icache, plan.cache.sizesBytes, [
+    tier(cacheTiers.l1, bodyKnobs.icacheBeyondL1),
   ]);
   return {
     ...plan,
     branches: scaleHardBranches(plan.branches, knobs[bodyKnobs.hardBranches] ?? 1),
-    cache: { ...plan.cache, dcache },
+    cache: { ...plan.cache, dcache, icache },
   };
 }
 
@@ -115,7 +118,6 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
     instructionScale: knobs[bodyKnobs.instructions] ?? 1,
     chaseShare: knobs[bodyKnobs.pointerChase] ?? 0.3,
     maxRegionBytes: (knobs[bodyKnobs.maxRegionMiB] ?? 64) * 1024 * 1024,
-    icacheFootprint: knobs[bodyKnobs.icacheFootprint] ?? 1,
   });
   const own = shape.streams.length;
   const windows = own + shape.far.length;
@@ -142,7 +144,8 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
           branches: plan.branches,
           dependencies: plan.dependencies,
           bodyInstructions,
-          weight: Math.max(1, Math.round(b.instructions / b.bodyInstructions)) / b.replicas,
+          // Replicas are alternatives: the one that runs carries the whole invocation's share.
+          weight: Math.max(1, Math.round(b.instructions / b.bodyInstructions)),
           carry,
           random,
         });
@@ -155,12 +158,23 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
           cOverheadPerBlock
         );
       };
-      let body = attempt(b.bodyInstructions);
-      // A once-through body must hold the block's instructions itself: what taken branches skip and what the
-      // estimates missed is made up by generating it again, larger or smaller.
-      const deficit = Math.round(b.instructions - fixedOf(body) - body.count);
-      if (b.instructions - fixedOf(body) < 1.5 * body.count && deficit !== 0)
-        body = attempt(b.bodyInstructions + deficit);
+      // The iterations must hold the block's instructions: what taken branches skip, what the estimates missed
+      // (far addressing, carried operands) and what rounding the iterations leaves is made up by generating the
+      // body again, larger or smaller, a few times.
+      let planned = b.bodyInstructions;
+      let body = attempt(planned);
+      const runs = Math.max(1, Math.round((b.instructions - fixedOf(body)) / body.count));
+      let slope = 1;
+      for (let round = 0; round < 5; round++) {
+        const deficit = (b.instructions - fixedOf(body)) / runs - body.count;
+        const next = Math.round(planned + deficit / slope);
+        if (Math.abs(deficit) < 1 || next === planned || next < 12) break;
+        const previous = { planned, count: body.count };
+        planned = next;
+        body = attempt(planned);
+        // Far operands carried in from looping blocks do not scale with the body: count grows slower than it.
+        slope = Math.min(2, Math.max(0.25, (body.count - previous.count) / (planned - previous.planned)));
+      }
       const fixed = fixedOf(body);
       slots.forEach((n, k) => {
         farSlots[k] = Math.max(farSlots[k] ?? 0, n);

@@ -19,7 +19,7 @@ export interface TailTier {
   factor: number;
 }
 
-export const dcacheTiers = { l1: 32 * 1024, l2: 256 * 1024, llc: 16 * 1024 * 1024 } as const;
+export const cacheTiers = { l1: 32 * 1024, l2: 256 * 1024, llc: 16 * 1024 * 1024 } as const;
 
 type Curve = BodyPlan['cache']['dcache'];
 

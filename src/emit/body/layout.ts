@@ -5,11 +5,13 @@
 //   prologue/epilogue, so b·I + p ≈ its share of N. The iteration count is derived from the instructions a block
 //   really has (overhead included), never from code bytes (the original divided by the skeleton's bytes).
 // * I-cache working set: the first bin (fetches hitting a 128 B cache) is mostly spatial reuse inside a line, which
-//   any straight code has. The other bins say what footprint the remaining fetches need; each kept bin S becomes a
-//   block of ≈ 0.75·S bytes of static code (fits S, not S/2) whose dynamic share is the bin's share. A block that
-//   cannot reach its footprint by looping (its share of N is smaller than the footprint) runs once per invocation
-//   and has R replicas chosen by request_id, so a replica's code is reused only after R invocations: its reuse
-//   distance ≈ R × the code touched per invocation.
+//   any straight code has. Fetches that miss the L1 (bins above 32 KiB) are cold code: each is one line of straight
+//   code, so the cold block runs that many lines' worth of instructions once per invocation, in one of R replicas
+//   chosen by request_id, R of them spanning the geometric middle between the L1 and the bin (a replica comes back
+//   after the others ran). The other bins split the remaining instructions by share: each becomes a hot block
+//   looping over a body of at most ≈ 0.75·S bytes, and a body's hot code together stays within 8 KiB, so that all
+//   bodies and the runtime fit the L1 and the L1i misses come from cold code alone (hot code that overflows the L1
+//   misses as a whole: a cliff no knob can tune across).
 // * D-cache working set: each memory operand gets a target bin, as a share of the invocation's accesses: the
 //   stream bins keep their absolute accesses per invocation (the histogram also counts string iterations,
 //   pushes and pops, which hit), the smallest reuse bins give up the difference. Bins ≤ reuseLimitBytes are
@@ -31,7 +33,10 @@
 
 import type { StringOp } from '../../analyze/cpu/isa.ts';
 import type { BodyPlan } from '../../artifacts/clone-plan.ts';
+import { cacheTiers } from './knobs.ts';
 import { apportion } from './random.ts';
+
+const l1Bytes = cacheTiers.l1;
 
 /** Target bins at or below this size are realized as in-iteration reuse, larger ones as streams. */
 export const reuseLimitBytes = 1024;
@@ -46,8 +51,17 @@ export const plannedBytesPerInstruction = 5.5;
 /** Instructions the compiled C around the asm statements executes per body and per block call. */
 export const cOverheadPerBody = 12;
 export const cOverheadPerBlock = 6;
-/** Replicas of a once-through block (code size bound). */
-export const maxReplicas = 16;
+/** Static hot code (i-cache bins up to the L1) per body: the bodies and the runtime together fit the L1. */
+const hotCodeBytes = 8 * 1024;
+/** Body of the loop that runs the hot instructions beyond that budget. */
+const excessLoopBody = 256;
+/** Cold code (i-cache bins above the L1): replicas and the code they may add at most. */
+const maxColdReplicas = 32;
+const maxColdBytes = 512 * 1024;
+/** Cold code takes at most this share of the loop instructions (what is left keeps the mix's loops). */
+const maxColdShare = 0.9;
+/** Instructions a line of straight code holds. */
+const instructionsPerLine = 64 / plannedBytesPerInstruction;
 /** Memory bins carrying less than this share of accesses are folded into their nearest kept neighbour. */
 const minMemoryShare = 0.0003;
 
@@ -227,8 +241,6 @@ export interface ShapeOptions {
   instructionScale: number;
   chaseShare: number;
   maxRegionBytes: number;
-  /** Multiplies every block's footprint goal (tuning knob; default 1): more code per block, more replicas. */
-  icacheFootprint?: number;
 }
 
 export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
@@ -250,45 +262,98 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
       return s + (c && c.mem !== 'no_mem' && !['call', 'ret', 'string'].includes(c.cls) ? v : 0);
     }, 0);
   const { memory, streams, far } = memoryTargets(plan, options.maxRegionBytes, operands);
+  const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
+  // Each far access computes its position first (a move, a shift and an `and`, block.ts), wherever it lands: those
+  // are part of the invocation's no-memory moves and integer arithmetic, so the mix every block draws from leaves
+  // them out.
+  const farAccesses =
+    operands *
+    memory.reduce((s, m) => s + (m.kind === 'stream' && m.stream >= streams.length ? m.share : 0), 0);
+  const addressing: Record<string, number> = {
+    'base.mov.uncond.no_mem': farAccesses,
+    'base.arith.int.no_mem': 2 * farAccesses,
+  };
+  for (const c of categories)
+    c.share = Math.max(0, c.share * loopInstructions - (addressing[`${c.ext}.${c.cls}.${c.mem}`] ?? 0));
+  const remaining = categories.reduce((s, c) => s + c.share, 0);
+  for (const c of categories) c.share = remaining > 0 ? c.share / remaining : 0;
 
   const ic = plan.cache.icache;
   const isizes = plan.cache.sizesBytes;
   const ibins = isizes.map((size, i) => ({ size, share: i === 0 ? 0 : (ic.workingSet[i] ?? 0) }));
   const lastI = isizes.at(-1);
   if (lastI !== undefined && ic.beyondLargest > 0) ibins.push({ size: 2 * lastI, share: ic.beyondLargest });
-  let kept = foldBins(ibins, 0.05, maxBlocks);
-  if (kept.length === 0) kept = [{ size: 1024, share: 1 }];
-  const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
+  const coldBins = foldBins(
+    ibins.filter((b) => b.size > l1Bytes),
+    0,
+    1,
+  );
+  let hotBins = foldBins(
+    ibins.filter((b) => b.size <= l1Bytes),
+    0.05,
+    maxBlocks - coldBins.length,
+  );
+  if (hotBins.length === 0) hotBins = [{ size: 1024, share: 1 }];
   const prologue = 16 + 2 * (registerStreams + 2);
-  const shares = apportion(
-    kept.map((k) => k.share),
+  // Fetches per invocation that miss the L1 (one fetch per instruction: the share applies to the instructions).
+  const coldFetches = coldBins.reduce((s, b) => s + b.share, 0) * instructions;
+  const coldInstructions = Math.min(maxColdShare * loopInstructions, coldFetches * instructionsPerLine);
+  const hotShares = apportion(
+    hotBins.map((k) => k.share),
     1000,
   );
-  const draft = kept.map((k, i) => {
-    const n = Math.max(0, (loopInstructions * (shares[i] ?? 0)) / 1000 - cOverheadPerBlock);
-    const footprintBytes = 0.75 * k.size * (options.icacheFootprint ?? 1);
-    const maxBody = Math.max(24, Math.floor(footprintBytes / plannedBytesPerInstruction));
-    const iterations = Math.max(1, Math.ceil((n - prologue) / maxBody));
-    const body = Math.max(12, Math.round((n - prologue) / iterations));
-    return { binBytes: k.size, footprintBytes, instructions: n, bodyInstructions: body, iterations };
-  });
-  const perInvocationBytes = draft.reduce(
-    (s, b) => s + (b.bodyInstructions + prologue) * plannedBytesPerInstruction,
-    0,
-  );
-  const blocks = draft
-    .filter((b) => b.instructions > prologue)
-    .map(
-      (b): BlockShape => ({
-        binBytes: b.binBytes,
-        footprintBytes: b.footprintBytes,
-        instructions: b.instructions,
-        bodyInstructions: b.bodyInstructions,
-        replicas:
-          b.iterations === 1 && b.bodyInstructions * plannedBytesPerInstruction < b.footprintBytes
-            ? Math.min(maxReplicas, Math.max(1, Math.round(b.footprintBytes / perInvocationBytes)))
-            : 1,
-      }),
+  // The hot code budget goes to the largest bins first. A block whose footprint fits what is left loops over it
+  // (or runs once through when its instructions fit); one that does not runs once through what is left (only
+  // once-through code carries far operands, block.ts) and hands the rest to a loop of its own. That loop's body is
+  // kept long enough for the mix and the branches to keep their shape.
+  let budget = hotCodeBytes / plannedBytesPerInstruction - excessLoopBody;
+  let excess = 0;
+  const hotBlocks = hotBins
+    .map((k, i) => ({
+      binBytes: k.size,
+      footprintBytes: 0.75 * k.size,
+      loop: Math.max(
+        0,
+        ((loopInstructions - coldInstructions) * (hotShares[i] ?? 0)) / 1000 - cOverheadPerBlock - prologue,
+      ),
+    }))
+    .reverse()
+    .map((h): BlockShape => {
+      const footprintBody = Math.max(24, Math.floor(h.footprintBytes / plannedBytesPerInstruction));
+      let loop = h.loop;
+      let iterations = 1;
+      if (footprintBody <= budget) iterations = Math.max(1, Math.ceil(loop / footprintBody));
+      else {
+        loop = budget >= 24 ? Math.min(loop, budget) : 0;
+        excess += h.loop - loop;
+      }
+      const bodyInstructions = Math.max(12, Math.round(loop / iterations));
+      budget -= bodyInstructions;
+      return { ...h, instructions: loop + prologue, bodyInstructions, replicas: 1 };
+    })
+    .reverse();
+  if (excess > 0) {
+    const iterations = Math.ceil(excess / excessLoopBody);
+    hotBlocks.unshift({
+      binBytes: 2 ** Math.ceil(Math.log2((excessLoopBody * plannedBytesPerInstruction) / 0.75)),
+      footprintBytes: excessLoopBody * plannedBytesPerInstruction,
+      instructions: excess + prologue,
+      bodyInstructions: Math.max(12, Math.round(excess / iterations)),
+      replicas: 1,
+    });
+  }
+  const coldBlocks = coldBins.map((k): BlockShape => {
+    const instructions = Math.max(0, coldInstructions - cOverheadPerBlock);
+    const footprintBytes = Math.sqrt(l1Bytes * k.size);
+    const bodyInstructions = Math.max(12, Math.round(instructions - prologue));
+    const bytes = bodyInstructions * plannedBytesPerInstruction;
+    const replicas = Math.min(
+      Math.ceil(footprintBytes / bytes),
+      maxColdReplicas,
+      Math.max(1, Math.floor(maxColdBytes / bytes)),
     );
+    return { binBytes: k.size, footprintBytes, instructions, bodyInstructions, replicas };
+  });
+  const blocks = [...hotBlocks, ...coldBlocks].filter((b) => b.instructions > prologue);
   return { instructions, strings, categories, memory, streams, far, chaseShare: options.chaseShare, blocks };
 }

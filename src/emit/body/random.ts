@@ -52,6 +52,26 @@ export class Random {
     return weights.length - 1;
   }
 
+  /**
+   * n indices in proportion to `weights` by systematic sampling (one random offset, draws spaced evenly over the
+   * cumulative weights), shuffled: each index comes floor or ceil of its expected count, so a loop body repeated
+   * many times carries the distribution rather than one draw's noise.
+   */
+  systematic(weights: readonly number[], n: number): number[] {
+    const total = weights.reduce((s, w) => s + w, 0);
+    if (total <= 0) return Array.from({ length: n }, () => this.int(weights.length));
+    const u = this.next();
+    const out: number[] = [];
+    let j = 0;
+    let acc = weights[0] ?? 0;
+    for (let k = 0; k < n; k++) {
+      const at = ((u + k) / n) * total;
+      while (acc <= at && j < weights.length - 1) acc += weights[++j] ?? 0;
+      out.push(j);
+    }
+    return this.shuffle(out);
+  }
+
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);

@@ -5,6 +5,8 @@ import type { Random } from './random.ts';
 export const gpPool = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi'];
 export const xmmPool = Array.from({ length: 16 }, (_, i) => `xmm${i}`);
 const beyondDistance = 400;
+/** A plain write avoids a register holding an unread load unless every register does. */
+const unreadPenalty = 1e6;
 
 export class Distances {
   private cdf: number[];
@@ -27,6 +29,13 @@ export class Distances {
 }
 
 export class Allocator {
+  /**
+   * Registers holding a value loaded from memory (or computed from one) since the last conditional branch. Writing
+   * one of them first would make the load dead, and valgrind's IR optimiser drops dead loads: they would never reach
+   * its cache simulation (a CPU still makes them). A conditional branch is an exit of valgrind's superblock, where
+   * every register's value counts as used.
+   */
+  private unread = new Set<string>();
   private lastWrite = new Map<string, number>();
   private lastRead = new Map<string, number>();
   private pool: string[];
@@ -56,6 +65,7 @@ export class Allocator {
     return this.best(
       avoid,
       (r) =>
+        (this.unread.has(r) ? unreadPenalty : 0) +
         0.5 * Math.abs(pos - (this.lastWrite.get(r) ?? -1e9) - dw) +
         0.5 * Math.abs(pos - (this.lastRead.get(r) ?? -1e9) - dr),
     );
@@ -73,9 +83,23 @@ export class Allocator {
         0.1 * Math.abs(pos - (this.lastRead.get(r) ?? -1e9) - dr),
     );
   }
-  note(pos: number, reads: string[], writes: string[]): void {
-    for (const r of reads) if (this.lastRead.has(r)) this.lastRead.set(r, pos);
-    for (const r of writes) if (this.lastWrite.has(r)) this.lastWrite.set(r, pos);
+  /** `load`: the written registers take a value read from memory. */
+  note(pos: number, reads: string[], writes: string[], load = false): void {
+    const derived = load || reads.some((r) => this.unread.has(r));
+    for (const r of reads) {
+      if (this.lastRead.has(r)) this.lastRead.set(r, pos);
+      this.unread.delete(r);
+    }
+    for (const r of writes) {
+      if (!this.lastWrite.has(r)) continue;
+      this.lastWrite.set(r, pos);
+      if (derived) this.unread.add(r);
+      else this.unread.delete(r);
+    }
+  }
+  /** A conditional branch: every value so far is used. */
+  exit(): void {
+    this.unread.clear();
   }
   private best(avoid: string[], cost: (r: string) => number): string {
     let best = '';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import { clonePlanSchema } from '../../../src/artifacts/clone-plan.ts';
 import { emitBodies } from '../../../src/emit/body/emit.ts';
-import { dcacheTiers, scaleHardBranches, scaleWorkingSetTail } from '../../../src/emit/body/knobs.ts';
+import { cacheTiers, scaleHardBranches, scaleWorkingSetTail } from '../../../src/emit/body/knobs.ts';
 import { shapeBody } from '../../../src/emit/body/layout.ts';
 import { packagePath } from '../../../src/package-root.ts';
 
@@ -21,22 +21,22 @@ const beyond = (curve: { workingSet: number[]; beyondLargest: number }, bytes: n
 test('d-cache tiers scale each tail as a share of the previous one and keep the total', () => {
   const d = body.cache.dcache;
   const tiers = [
-    { aboveBytes: dcacheTiers.l1, factor: 1.5 },
-    { aboveBytes: dcacheTiers.l2, factor: 0.5 },
-    { aboveBytes: dcacheTiers.llc, factor: 2 },
+    { aboveBytes: cacheTiers.l1, factor: 1.5 },
+    { aboveBytes: cacheTiers.l2, factor: 0.5 },
+    { aboveBytes: cacheTiers.llc, factor: 2 },
   ];
   const scaled = scaleWorkingSetTail(d, sizes, tiers);
   const total = (c: typeof d) => sum(c.workingSet) + c.beyondLargest;
   assert.ok(Math.abs(total(scaled) - total(d)) < 1e-12);
   const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 + 1e-9 * Math.abs(b);
   // Beyond 32K × 1.5; the share of that beyond 256K × 0.5; the share of that beyond 16M × 2.
-  const b1 = beyond(d, dcacheTiers.l1);
-  const b2 = beyond(d, dcacheTiers.l2);
-  const b3 = beyond(d, dcacheTiers.llc);
+  const b1 = beyond(d, cacheTiers.l1);
+  const b2 = beyond(d, cacheTiers.l2);
+  const b3 = beyond(d, cacheTiers.llc);
   assert.ok(b3 > 0 && b2 > b3 && b1 > b2, 'the fixture has bins in every segment');
-  const s1 = beyond(scaled, dcacheTiers.l1);
-  const s2 = beyond(scaled, dcacheTiers.l2);
-  const s3 = beyond(scaled, dcacheTiers.llc);
+  const s1 = beyond(scaled, cacheTiers.l1);
+  const s2 = beyond(scaled, cacheTiers.l2);
+  const s3 = beyond(scaled, cacheTiers.llc);
   assert.ok(close(s1, 1.5 * b1));
   assert.ok(close(s2 / s1, 0.5 * (b2 / b1)));
   assert.ok(close(s3 / s2, 2 * (b3 / b2)));
@@ -44,10 +44,10 @@ test('d-cache tiers scale each tail as a share of the previous one and keep the 
   const l2Only = scaleWorkingSetTail(
     d,
     sizes,
-    tiers.map((t) => ({ ...t, factor: t.aboveBytes === dcacheTiers.l2 ? 3 : 1 })),
+    tiers.map((t) => ({ ...t, factor: t.aboveBytes === cacheTiers.l2 ? 3 : 1 })),
   );
-  assert.ok(close(beyond(l2Only, dcacheTiers.l1), b1));
-  assert.ok(close(beyond(l2Only, dcacheTiers.llc) / beyond(l2Only, dcacheTiers.l2), b3 / b2));
+  assert.ok(close(beyond(l2Only, cacheTiers.l1), b1));
+  assert.ok(close(beyond(l2Only, cacheTiers.llc) / beyond(l2Only, cacheTiers.l2), b3 / b2));
   assert.equal(
     scaleWorkingSetTail(
       d,
@@ -57,8 +57,8 @@ test('d-cache tiers scale each tail as a share of the previous one and keep the 
     d,
   );
   // A tail larger than everything takes all accesses, and no share goes negative.
-  const all = scaleWorkingSetTail(d, sizes, [{ aboveBytes: dcacheTiers.l1, factor: 1e6 }]);
-  assert.ok(Math.abs(beyond(all, dcacheTiers.l1) - total(d)) < 1e-9);
+  const all = scaleWorkingSetTail(d, sizes, [{ aboveBytes: cacheTiers.l1, factor: 1e6 }]);
+  assert.ok(Math.abs(beyond(all, cacheTiers.l1) - total(d)) < 1e-9);
   assert.ok(all.workingSet.every((v) => v >= 0));
 });
 
@@ -75,13 +75,42 @@ test('hard branches scale the PRNG-tested sites and keep the total', () => {
   assert.equal(scaleHardBranches(body.branches, 1), body.branches);
 });
 
-test('the i-cache footprint knob grows the blocks', () => {
+test('fetches that miss the L1i become cold code run once per invocation; the i-cache knob scales it', () => {
+  const set = plan.classes.find((c) => c.name === 'set')?.body;
+  assert.ok(set);
   const options = { instructionScale: 1, chaseShare: 0.3, maxRegionBytes: 64 << 20 };
-  const code = (s: ReturnType<typeof shapeBody>) => sum(s.blocks.map((b) => b.bodyInstructions * b.replicas));
-  const base = shapeBody(body, options);
-  const larger = shapeBody(body, { ...options, icacheFootprint: 2 });
-  assert.ok(code(larger) > code(base), `${code(base)} → ${code(larger)}`);
-  assert.equal(larger.instructions, base.instructions);
+  const shapeAt = (factor: number) =>
+    shapeBody(
+      {
+        ...set,
+        cache: {
+          ...set.cache,
+          icache: scaleWorkingSetTail(set.cache.icache, sizes, [{ aboveBytes: cacheTiers.l1, factor }]),
+        },
+      },
+      options,
+    );
+  const cold = (s: ReturnType<typeof shapeBody>) => s.blocks.filter((b) => b.binBytes > cacheTiers.l1);
+  const base = shapeAt(1);
+  const [block] = cold(base);
+  assert.ok(block && cold(base).length === 1);
+  // One line of straight code (64 B of ~5.5 B instructions) per fetch above the L1.
+  const fetches = beyond(set.cache.icache, cacheTiers.l1) * set.instructions;
+  assert.ok(
+    Math.abs(block.instructions / ((fetches * 64) / 5.5) - 1) < 0.05,
+    `${block.instructions}, ${fetches}`,
+  );
+  // Its replicas come back after more code than the L1 holds, less than the bin; the hot code fits a quarter of it.
+  const coldBytes = block.replicas * block.bodyInstructions * 5.5;
+  assert.ok(
+    coldBytes > cacheTiers.l1 && coldBytes <= block.binBytes,
+    `${block.replicas} replicas, ${coldBytes} B`,
+  );
+  const hot = base.blocks.filter((b) => b.binBytes <= cacheTiers.l1);
+  assert.ok(sum(hot.map((b) => b.bodyInstructions * b.replicas)) * 5.5 <= cacheTiers.l1 / 4);
+  const doubled = shapeAt(2);
+  assert.ok(Math.abs((cold(doubled)[0]?.instructions ?? 0) / block.instructions - 2) < 0.05);
+  assert.equal(doubled.instructions, base.instructions);
 });
 
 test('every knob changes the emitted body; knobs at 1 leave it as profiled', () => {
@@ -91,7 +120,7 @@ test('every knob changes the emitted body; knobs at 1 leave it as profiled', () 
     'body.dcacheBeyondL1',
     'body.dcacheBeyondL2',
     'body.dcacheBeyondLlc',
-    'body.icacheFootprint',
+    'body.icacheBeyondL1',
     'body.hardBranches',
   ]) {
     assert.equal(c({ [knob]: 1 }), profiled, knob);
