@@ -94,6 +94,25 @@ function miss(o: Observation, metric: string): number | undefined {
   return r === undefined ? undefined : Math.abs(r - 1);
 }
 
+const sameValue = (a: number, b: number) => Math.abs(Math.log(a / b)) < 0.02;
+
+/**
+ * The observations that still say how the metric responds to this knob: one is superseded by a later one at the
+ * same value of this knob with other knobs moved, which measured the knob where it now stands (memcached: the L1i
+ * ratio at the i-cache knob's 1 was 1.01 while another knob's far accesses pushed the hot code out of the L1, and
+ * 0.34 on every later try at 1).
+ */
+function current(history: readonly Observation[], p: KnobPairing): Observation[] {
+  return history.filter((o, i) =>
+    history.slice(i + 1).every((later) => {
+      if (!sameValue(knobValue(later.knobs, p.knob), knobValue(o.knobs, p.knob))) return true;
+      const others = new Set([...Object.keys(o.knobs), ...Object.keys(later.knobs)]);
+      others.delete(p.knob);
+      return [...others].every((k) => sameValue(knobValue(later.knobs, k), knobValue(o.knobs, k)));
+    }),
+  );
+}
+
 /**
  * The largest knob value measured below the goal (ratio < 1) and the smallest measured above it, when the first is
  * the smaller (the metric rises with its knob; otherwise noise or other knobs blur the picture and there is none).
@@ -104,7 +123,7 @@ function goalBracket(
 ): { below: number; above: number } | undefined {
   let below = 0;
   let above = Number.POSITIVE_INFINITY;
-  for (const o of history) {
+  for (const o of current(history, p)) {
     const r = metricRatio(o, p.metric);
     const k = knobValue(o.knobs, p.knob);
     if (r !== undefined && r < 1) below = Math.max(below, k);
@@ -122,7 +141,7 @@ function proposeKnob(history: readonly Observation[], p: KnobPairing, options: P
   // or a noisy measurement, is not stepped from again. But when this knob has not moved since, the other knobs
   // moved the metric: the latest iteration is where this knob stands now.
   let anchor = last;
-  for (const o of history) {
+  for (const o of current(history, p)) {
     const m = miss(o, p.metric);
     const a = miss(anchor, p.metric);
     if (m !== undefined && a !== undefined && m < a - 1e-12) anchor = o;

@@ -179,6 +179,24 @@ test('a metric with a cliff: steps stay between the values measured on either si
   assert.ok(above / below < 1.05, `bracket (${below}, ${above}) after ${values}`);
 });
 
+test('a measurement that other knobs have since invalidated is not stepped from', () => {
+  const l1i = knobPairings.find((x) => x.metric === 'l1i_miss_rate');
+  const l1d = knobPairings.find((x) => x.metric === 'l1d_miss_rate');
+  assert.ok(l1i && l1d);
+  // memcached: while the d-cache knob is at its start, its far accesses push the hot code out of the L1 and the
+  // L1i ratio reads 1.01 by accident; once that knob has moved, the L1i ratio is 0.4 per unit of its own knob.
+  const model: Model = (q, knobs) => {
+    if (q === l1d) return 1.5 * knobOf(knobs, l1d);
+    if (q === l1i) return knobOf(knobs, l1d) > 0.9 ? 1.01 : 0.4 * knobOf(knobs, l1i);
+    return 1;
+  };
+  const { history } = tune(model, undefined, { ...budget, iterations: 10, patience: 10 });
+  const last = history.at(-1);
+  assert.ok(last);
+  const values = history.map((o) => knobOf(o.knobs, l1i).toFixed(2)).join(' ');
+  assert.ok(Math.abs(knobOf(last.knobs, l1i) - 2.5) < 0.15, `i-cache knob: ${values}`);
+});
+
 test('a metric within its goal keeps its knob; the others move', () => {
   const model: Model = (p, knobs) => (p.metric === 'l1d_miss_rate' ? 1.01 : 1.5 * knobOf(knobs, p));
   const next = proposeKnobs([observe(model, {})]);
