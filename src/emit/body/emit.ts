@@ -1,14 +1,16 @@
 // The body emitter (pure): clone plan in, src/body.c out. Per body, shapeBody (layout.ts) turns the histograms into
-// blocks, memory targets and string ops; generateBlock (block.ts) writes each loop body; this file sizes the data
-// regions, lays them out in ctx->data, and prints one self-contained asm statement per block replica. Each statement
-// loads everything it needs from ctx (pinned in r12) and stores its cursors and PRNG state back, so nothing relies on
-// registers surviving between statements, and every register it touches is declared clobbered.
+// blocks, memory targets and string ops; generateBlock (block.ts) writes each loop body; solveRegions (regions.ts)
+// sizes the data regions; this file lays them out in ctx->data and prints one self-contained asm statement per block
+// replica. Each statement loads everything it needs from ctx (pinned in r12) and stores its cursors and PRNG state
+// back, so nothing relies on registers surviving between statements, and every register it touches is declared
+// clobbered.
 import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, chaseRegister, farRegister, generateBlock, streamRegisters } from './block.ts';
 import { cacheTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
 import { type BodyShape, cOverheadPerBlock, type StringStart, shapeBody } from './layout.ts';
 import { Random } from './random.ts';
+import { solveRegions } from './regions.ts';
 
 /** Knobs read from plan.knobs (1 = as profiled unless noted). */
 export const bodyKnobs = {
@@ -75,7 +77,7 @@ interface BodyCode {
    * unused. */
   regions: (Region | undefined)[];
   /** Per far stream, the lines of its chunk per invocation (a power of two); a chunk smaller than the stream's
-   * operands per invocation is cycled through within the invocation (solveRegions). */
+   * operands per invocation is cycled through within the invocation (regions.ts). */
   chunks: number[];
   /** The last block using far streams: it advances the far counter. */
   lastFarBlock: number;
@@ -187,116 +189,6 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
     b.replicas.some((r) => r.body.touches.slice(own, windows).some((t) => t > 0)),
   );
   return { fn, shape, blocks, farSlots, lastFarBlock };
-}
-
-/**
- * Region sizes. An own cursor advancing D lines per invocation over a region of l lines comes back to a line every
- * P = l/D invocations. A far stream takes a chunk of C lines per invocation, the next chunk each time, so P = l/C.
- * A stream touching A distinct lines per invocation holds F = min(l·u, A·P) of them (u: the share of its window or
- * chunk it uses), and meanwhile every other stream t touches min(F_t, A_t·P) distinct lines (the string area all of
- * its lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at
- * least its window or chunk) is the largest whose distance stays within 0.85 of its bin (regions are contiguous, so
- * their lines spread evenly over the sets and such distances still hit). A few rounds settle the coupling.
- * A far stream whose bin is smaller than what one invocation touches cannot come back within it from one
- * invocation to the next, however small its region: its A operands per invocation would be A misses of the bin
- * (nginx: 8-32 KiB bins of 100-200 operands each, more than 32 KiB touched per invocation). Such a stream gets a
- * chunk C < A that its operands cycle through within the invocation (operand i on line i mod C), so a line comes
- * back after P = C/A of an invocation, and a region of just that chunk; C is the largest power of two whose distance
- * stays within the bin. Only its C first touches per invocation come from the previous one.
- * `foreign(P)`: the distinct lines the other request classes' bodies touch while this body runs P times; it adds
- * to every distance. Returned with the lines: the distinct lines this body touches in k invocations, the foreign
- * traffic it makes for the others.
- */
-function solveRegions(
-  body: ReturnType<typeof generateBody>,
-  stringLines: number,
-  foreign: (invocations: number) => number,
-): { lines: number[]; chunks: number[]; footprint: (invocations: number) => number } {
-  const { shape } = body;
-  const own = shape.streams.length;
-  const windows = own + shape.far.length;
-  const n = windows + 1;
-  const touches = new Array<number>(n).fill(0);
-  const minLines = new Array<number>(n).fill(1);
-  const advance = new Array<number>(n).fill(0);
-  const usage = new Array<number>(n).fill(1);
-  const slotsUsed = new Array<number>(n).fill(0);
-  const windowSum = new Array<number>(n).fill(0);
-  for (const block of body.blocks) {
-    for (const r of block.replicas) {
-      const share = r.iterations / block.replicas.length;
-      r.body.touches.forEach((t, s) => {
-        if (s < own || s === windows) touches[s] = (touches[s] ?? 0) + t * share;
-      });
-      r.body.windowLines.forEach((w, s) => {
-        if (s >= own || w === 0) return;
-        minLines[s] = Math.max(minLines[s] ?? 1, w);
-        advance[s] = (advance[s] ?? 0) + w * share;
-        slotsUsed[s] = (slotsUsed[s] ?? 0) + (r.body.touches[s] ?? 0);
-        windowSum[s] = (windowSum[s] ?? 0) + w;
-      });
-    }
-  }
-  for (let s = 0; s < own; s++)
-    usage[s] = (windowSum[s] ?? 0) > 0 ? (slotsUsed[s] ?? 0) / (windowSum[s] ?? 1) : 1;
-  const pow2 = (x: number) => (x > 0 ? 2 ** Math.ceil(Math.log2(x)) : 0);
-  const chunks = body.farSlots.map((a) => pow2(a));
-  // A chunk of c lines for far stream k: c ≥ its operands A is the next chunk per invocation, c < A is cycled
-  // through A/c times within it.
-  const setChunk = (k: number, c: number) => {
-    const s = own + k;
-    const a = body.farSlots[k] ?? 0;
-    chunks[k] = c;
-    touches[s] = a;
-    minLines[s] = Math.max(1, c);
-    advance[s] = Math.max(c, a);
-    usage[s] = c > 0 ? Math.min(1, a / c) : 1;
-  };
-  chunks.forEach((c, k) => {
-    setChunk(k, c);
-  });
-  // The chase ring is walked one line per load.
-  advance[windows] = touches[windows] ?? 0;
-  const bins = [...shape.streams, ...shape.far, shape.streams.at(-1) ?? 2048];
-  const lines = minLines.slice();
-  const period = (s: number) => (lines[s] ?? 1) / Math.max(advance[s] ?? 1, 1e-9);
-  const held = (t: number, p: number) => Math.min((lines[t] ?? 1) * (usage[t] ?? 1), (touches[t] ?? 0) * p);
-  const distance = (s: number) => {
-    const p = period(s);
-    let d = stringLines + foreign(p);
-    for (let t = 0; t < n; t++) d += held(t, p);
-    return d;
-  };
-  for (let round = 0; round < 4; round++) {
-    for (let s = 0; s < n; s++) {
-      if ((touches[s] ?? 0) <= 0) continue;
-      const goal = (0.85 * (bins[s] ?? 2048)) / 64;
-      const k = s - own;
-      if (s >= own && s < windows) {
-        // Back to the whole chunk first: the others' regions may have shrunk since the last round.
-        setChunk(k, pow2(body.farSlots[k] ?? 0));
-        lines[s] = minLines[s] ?? 1;
-        while ((chunks[k] ?? 1) > 1 && distance(s) > goal) {
-          setChunk(k, (chunks[k] ?? 2) / 2);
-          lines[s] = minLines[s] ?? 1;
-        }
-        // A chunk cycled within the invocation is the whole region: a larger one would move it on each time.
-        if ((chunks[k] ?? 0) < (body.farSlots[k] ?? 0)) continue;
-      }
-      let best = minLines[s] ?? 1;
-      for (let l = best; l <= (bins[s] ?? 2048) / 64; l *= 2) {
-        lines[s] = l;
-        if (distance(s) <= goal) best = l;
-      }
-      lines[s] = best;
-    }
-  }
-  const footprint = (k: number) => {
-    let total = stringLines;
-    for (let t = 0; t < n; t++) total += held(t, k);
-    return total;
-  };
-  return { lines, chunks, footprint };
 }
 
 const cLine = (text: string) => `      "${text}\\n\\t"`;

@@ -1,0 +1,122 @@
+// Region sizes of a generated body's streams (pure): from what its blocks touch per invocation to the region of
+// ctx->data each stream walks, so that its lines come back at a distance within its bin (the doc below).
+import type { BlockBody } from './block.ts';
+import type { BodyShape } from './layout.ts';
+
+/** What region sizing needs of a generated body (emit.ts). */
+export interface GeneratedBody {
+  shape: BodyShape;
+  blocks: { replicas: { body: BlockBody; iterations: number }[] }[];
+  /** Per far stream, the lines its operands take per invocation. */
+  farSlots: number[];
+}
+
+/**
+ * Region sizes. An own cursor advancing D lines per invocation over a region of l lines comes back to a line every
+ * P = l/D invocations. A far stream takes a chunk of C lines per invocation, the next chunk each time, so P = l/C.
+ * A stream touching A distinct lines per invocation holds F = min(l·u, A·P) of them (u: the share of its window or
+ * chunk it uses), and meanwhile every other stream t touches min(F_t, A_t·P) distinct lines (the string area all of
+ * its lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at
+ * least its window or chunk) is the largest whose distance stays within 0.85 of its bin (regions are contiguous, so
+ * their lines spread evenly over the sets and such distances still hit). A few rounds settle the coupling.
+ * A far stream whose bin is smaller than what one invocation touches cannot come back within it from one
+ * invocation to the next, however small its region: its A operands per invocation would be A misses of the bin
+ * (nginx: 8-32 KiB bins of 100-200 operands each, more than 32 KiB touched per invocation). Such a stream gets a
+ * chunk C < A that its operands cycle through within the invocation (operand i on line i mod C), so a line comes
+ * back after P = C/A of an invocation, and a region of just that chunk; C is the largest power of two whose distance
+ * stays within the bin. Only its C first touches per invocation come from the previous one.
+ * `foreign(P)`: the distinct lines the other request classes' bodies touch while this body runs P times; it adds
+ * to every distance. Returned with the lines: the distinct lines this body touches in k invocations, the foreign
+ * traffic it makes for the others.
+ */
+export function solveRegions(
+  body: GeneratedBody,
+  stringLines: number,
+  foreign: (invocations: number) => number,
+): { lines: number[]; chunks: number[]; footprint: (invocations: number) => number } {
+  const { shape } = body;
+  const own = shape.streams.length;
+  const windows = own + shape.far.length;
+  const n = windows + 1;
+  const touches = new Array<number>(n).fill(0);
+  const minLines = new Array<number>(n).fill(1);
+  const advance = new Array<number>(n).fill(0);
+  const usage = new Array<number>(n).fill(1);
+  const slotsUsed = new Array<number>(n).fill(0);
+  const windowSum = new Array<number>(n).fill(0);
+  for (const block of body.blocks) {
+    for (const r of block.replicas) {
+      const share = r.iterations / block.replicas.length;
+      r.body.touches.forEach((t, s) => {
+        if (s < own || s === windows) touches[s] = (touches[s] ?? 0) + t * share;
+      });
+      r.body.windowLines.forEach((w, s) => {
+        if (s >= own || w === 0) return;
+        minLines[s] = Math.max(minLines[s] ?? 1, w);
+        advance[s] = (advance[s] ?? 0) + w * share;
+        slotsUsed[s] = (slotsUsed[s] ?? 0) + (r.body.touches[s] ?? 0);
+        windowSum[s] = (windowSum[s] ?? 0) + w;
+      });
+    }
+  }
+  for (let s = 0; s < own; s++)
+    usage[s] = (windowSum[s] ?? 0) > 0 ? (slotsUsed[s] ?? 0) / (windowSum[s] ?? 1) : 1;
+  const pow2 = (x: number) => (x > 0 ? 2 ** Math.ceil(Math.log2(x)) : 0);
+  const chunks = body.farSlots.map((a) => pow2(a));
+  // A chunk of c lines for far stream k: c ≥ its operands A is the next chunk per invocation, c < A is cycled
+  // through A/c times within it.
+  const setChunk = (k: number, c: number) => {
+    const s = own + k;
+    const a = body.farSlots[k] ?? 0;
+    chunks[k] = c;
+    touches[s] = a;
+    minLines[s] = Math.max(1, c);
+    advance[s] = Math.max(c, a);
+    usage[s] = c > 0 ? Math.min(1, a / c) : 1;
+  };
+  chunks.forEach((c, k) => {
+    setChunk(k, c);
+  });
+  // The chase ring is walked one line per load.
+  advance[windows] = touches[windows] ?? 0;
+  const bins = [...shape.streams, ...shape.far, shape.streams.at(-1) ?? 2048];
+  const lines = minLines.slice();
+  const period = (s: number) => (lines[s] ?? 1) / Math.max(advance[s] ?? 1, 1e-9);
+  const held = (t: number, p: number) => Math.min((lines[t] ?? 1) * (usage[t] ?? 1), (touches[t] ?? 0) * p);
+  const distance = (s: number) => {
+    const p = period(s);
+    let d = stringLines + foreign(p);
+    for (let t = 0; t < n; t++) d += held(t, p);
+    return d;
+  };
+  for (let round = 0; round < 4; round++) {
+    for (let s = 0; s < n; s++) {
+      if ((touches[s] ?? 0) <= 0) continue;
+      const goal = (0.85 * (bins[s] ?? 2048)) / 64;
+      const k = s - own;
+      if (s >= own && s < windows) {
+        // Back to the whole chunk first: the others' regions may have shrunk since the last round.
+        setChunk(k, pow2(body.farSlots[k] ?? 0));
+        lines[s] = minLines[s] ?? 1;
+        while ((chunks[k] ?? 1) > 1 && distance(s) > goal) {
+          setChunk(k, (chunks[k] ?? 2) / 2);
+          lines[s] = minLines[s] ?? 1;
+        }
+        // A chunk cycled within the invocation is the whole region: a larger one would move it on each time.
+        if ((chunks[k] ?? 0) < (body.farSlots[k] ?? 0)) continue;
+      }
+      let best = minLines[s] ?? 1;
+      for (let l = best; l <= (bins[s] ?? 2048) / 64; l *= 2) {
+        lines[s] = l;
+        if (distance(s) <= goal) best = l;
+      }
+      lines[s] = best;
+    }
+  }
+  const footprint = (k: number) => {
+    let total = stringLines;
+    for (let t = 0; t < n; t++) total += held(t, k);
+    return total;
+  };
+  return { lines, chunks, footprint };
+}
