@@ -55,6 +55,8 @@ export const cOverheadPerBlock = 6;
 const hotCodeBytes = 8 * 1024;
 /** Body of the loop that runs the hot instructions beyond that budget. */
 const excessLoopBody = 256;
+/** Shortest loop body a hot block is given. */
+const minLoopBody = 24;
 /** Cold code (i-cache bins above the L1): replicas and the code they may add at most. */
 const maxColdReplicas = 32;
 const maxColdBytes = 512 * 1024;
@@ -91,9 +93,8 @@ export interface MemoryTarget {
 }
 
 export interface BlockShape {
-  /** i-cache bin this block stands for and its footprint goal in bytes. */
+  /** i-cache bin this block stands for. */
   binBytes: number;
-  footprintBytes: number;
   /** Dynamic instructions the block must execute per invocation (prologue, loop, epilogue). */
   instructions: number;
   /** Static loop-body instructions to generate (overhead included). */
@@ -311,32 +312,31 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
   const hotBlocks = hotBins
     .map((k, i) => ({
       binBytes: k.size,
-      footprintBytes: 0.75 * k.size,
-      loop: Math.max(
+      planned: Math.max(
         0,
         ((loopInstructions - coldInstructions) * (hotShares[i] ?? 0)) / 1000 - cOverheadPerBlock - prologue,
       ),
     }))
     .reverse()
-    .map((h): BlockShape => {
-      const footprintBody = Math.max(24, Math.floor(h.footprintBytes / plannedBytesPerInstruction));
-      let loop = h.loop;
+    .map(({ binBytes, planned }): BlockShape => {
+      // A body of ≈ 0.75·S bytes of static code fits its bin S, not S/2.
+      const footprintBody = Math.max(minLoopBody, Math.floor((0.75 * binBytes) / plannedBytesPerInstruction));
+      let loop = planned;
       let iterations = 1;
       if (footprintBody <= budget) iterations = Math.max(1, Math.ceil(loop / footprintBody));
       else {
-        loop = budget >= 24 ? Math.min(loop, budget) : 0;
-        excess += h.loop - loop;
+        loop = budget >= minLoopBody ? Math.min(loop, budget) : 0;
+        excess += planned - loop;
       }
       const bodyInstructions = Math.max(12, Math.round(loop / iterations));
       budget -= bodyInstructions;
-      return { ...h, instructions: loop + prologue, bodyInstructions, replicas: 1 };
+      return { binBytes, instructions: loop + prologue, bodyInstructions, replicas: 1 };
     })
     .reverse();
   if (excess > 0) {
     const iterations = Math.ceil(excess / excessLoopBody);
     hotBlocks.unshift({
       binBytes: 2 ** Math.ceil(Math.log2((excessLoopBody * plannedBytesPerInstruction) / 0.75)),
-      footprintBytes: excessLoopBody * plannedBytesPerInstruction,
       instructions: excess + prologue,
       bodyInstructions: Math.max(12, Math.round(excess / iterations)),
       replicas: 1,
@@ -352,7 +352,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
       maxColdReplicas,
       Math.max(1, Math.floor(maxColdBytes / bytes)),
     );
-    return { binBytes: k.size, footprintBytes, instructions, bodyInstructions, replicas };
+    return { binBytes: k.size, instructions, bodyInstructions, replicas };
   });
   const blocks = [...hotBlocks, ...coldBlocks].filter((b) => b.instructions > prologue);
   return { instructions, strings, categories, memory, streams, far, chaseShare: options.chaseShare, blocks };
