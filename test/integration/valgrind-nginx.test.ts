@@ -23,7 +23,7 @@ test('nginx under callgrind: the workers are measured, sane per-request figures'
 }, async () => {
   const started = performance.now();
   const run = await profileCpuBody(spec, {
-    load: dittoLoadDriver(spec, { rate: 2000, prepareS: 0.5, warmS: 0.3, windowS: 1 }),
+    load: dittoLoadDriver(spec, { rate: 2000, prepareS: 0.8, windowS: 1 }),
     // Platform runs plus two sweep points: a curve and both platforms in about half a minute.
     plan: cacheRunPlan({ minBytes: 8 * 1024, maxBytes: 32 * 1024 }),
   });

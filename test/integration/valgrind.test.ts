@@ -42,7 +42,7 @@ test('memcached under callgrind: sane per-request figures', {
 }, async () => {
   const started = performance.now();
   const run = await profileCpuBody(spec, {
-    load: dittoLoadDriver(spec, { rate: 3000, prepareS: 0.5, warmS: 0.3, windowS: 1 }),
+    load: dittoLoadDriver(spec, { rate: 3000, prepareS: 0.8, windowS: 1 }),
     // Platform runs plus a sweep up to 32 KiB: enough to check the curve's shape in under a minute.
     plan: cacheRunPlan({ maxBytes: 32 * 1024 }),
   });

@@ -2,10 +2,12 @@
 // objects it ran, and turns everything into the CPU body of profile.json. The one I/O module of this folder.
 //
 // Per run: start `sh -c 'ulimit -n N; exec valgrind … <command>'` (valgrind keeps 12 fds and refuses an rlim_max
-// other than its own, so N = the service's own connection limit + 12), load it uninstrumented ("prepare"), switch
-// instrumentation on and load again to warm the simulated caches ("warm"), zero the counters, drive the measured
-// window, dump, switch off, stop with the spec's signal (valgrind writes nothing on SIGKILL). Raw files hold symbol
-// names and paths: they stay in a private temporary directory that is removed afterwards.
+// other than its own, so N = the service's own connection limit + 12), preload and load it ("prepare"), zero the
+// counters, drive the measured window, dump, stop with the spec's signal (valgrind writes nothing on SIGKILL).
+// Instrumentation, and with it the cache simulation, is on from the start: the simulated caches hold what the
+// service's start and preload left in them, as a long-running service's do. (Switched on after the preload, a
+// 0.5 s warm-up left most of memcached's 10k values cold, and the window's LLC misses were first touches.) Raw
+// files hold symbol names and paths: they stay in a private temporary directory that is removed afterwards.
 //
 // Services of several processes (nginx: a master and workers it forks): valgrind follows fork by itself and every
 // process writes its own `clg.PID` files; each step above is applied to every process of the tree (a child starts
@@ -37,8 +39,8 @@ import {
 import { parseObjdump } from './objdump.ts';
 import { checkWindowWork, effectiveIds, sumCostTotals } from './window.ts';
 
-/** prepare: uninstrumented (preload, warm-up); warm: instrumented but discarded; window: measured. */
-export type LoadPhase = 'prepare' | 'warm' | 'window';
+/** prepare: preload and warm-up, simulated but not counted; window: measured. */
+export type LoadPhase = 'prepare' | 'window';
 
 /** Drives load in one phase against host:port and returns the requests served. */
 export type LoadDriver = (phase: LoadPhase, target: { host: string; port: number }) => Promise<number>;
@@ -47,7 +49,6 @@ export interface DittoLoadDriverOptions {
   /** Requests per second in every phase: under callgrind with cache simulation memcached serves ≈ 10k/s. */
   rate?: number;
   prepareS?: number;
-  warmS?: number;
   windowS?: number;
 }
 
@@ -55,8 +56,7 @@ export interface DittoLoadDriverOptions {
 export function dittoLoadDriver(spec: TargetSpec, options: DittoLoadDriverOptions = {}): LoadDriver {
   const rate = options.rate ?? 3000;
   const seconds: Record<LoadPhase, number> = {
-    prepare: options.prepareS ?? 1,
-    warm: options.warmS ?? 0.5,
+    prepare: options.prepareS ?? 1.5,
     window: options.windowS ?? 1,
   };
   return async (phase, target) => {
@@ -194,7 +194,6 @@ async function callgrindWindow(
         String(fdLimit),
         'valgrind',
         '--tool=callgrind',
-        '--instr-atstart=no',
         // Also makes a forked child open its own vgdb FIFOs at once (valgrind does that only when tracing children).
         '--trace-children=yes',
         `--vgdb-prefix=${join(outDir, 'vgdb')}`,
@@ -210,8 +209,6 @@ async function callgrindWindow(
     let dumped: number[];
     try {
       await load('prepare', endpoint);
-      await control(['-i', 'on'], tree());
-      await load('warm', endpoint);
       const zeroed = tree();
       await control(['-z'], zeroed);
       requests = await load('window', endpoint);
@@ -225,7 +222,6 @@ async function callgrindWindow(
         );
       }
       await control(['-d', windowTag], dumped);
-      await control(['-i', 'off'], dumped);
     } finally {
       await target.stop();
     }
@@ -238,7 +234,7 @@ async function callgrindWindow(
         },
       );
     }
-    // The final file written at exit is meaningless with --instr-atstart=no; the window is the numbered dump.
+    // The file written at exit holds what followed the window; the window is the numbered dump.
     const files = readdirSync(outDir);
     const texts = dumped.map((pid) => {
       for (const file of files.filter((f) => f.startsWith(`clg.${pid}.`))) {
