@@ -231,19 +231,20 @@ test('generated body compiles with -O2 -Wall -Werror and runs', {
 /**
  * Levels reached (relative error of the miss ratio at the platform sizes: L1 32 KiB, L2 256 KiB and 1 MiB, LLC 25 and
  * 30 MiB), with a small margin: callgrind is deterministic for a binary and its input. They hold for this fixture's
- * seed (7); the emitter's random layout moves them from seed to seed (seeds 1-3: get 32 KiB +28 / +18 / +13%, set
- * 256 KiB -10 / -4 / -7%). A get invocation has one once-through block (hot code is bounded, layout.ts), so a far
- * stream takes a whole number of accesses per invocation: the beyond-LLC stream's 2.4 become 2 and the 2 MiB bin's
- * 0.24 none, hence get's -22% at 1 MiB on every seed; set's cold replicas carry such fractions.
+ * seed (7) and barely move with it (seeds 1-3: get within 3% of seed 7's, set within 4%). Each far stream takes its
+ * planned lines per invocation (test/unit/emit/body.test.ts); what remains is above plan: the body makes 2-4% fewer
+ * accesses than the profile counts (the ratio's denominator), set's 1 MiB bin is folded into its 2 MiB neighbour
+ * (layout.ts, minMemoryShare), and set's 32 KiB figure includes the sweep's 32 KiB LL behind a 256 B L1, which the
+ * code's fetches share.
  */
 const reached: Record<ClassName, { tvd: number; rawNear: number; d: [number, number][]; i32k: number }> = {
   get: {
     tvd: 0.045,
     rawNear: 0.2,
     d: [
-      [32 << 10, 0.25],
-      [256 << 10, 0.22],
-      [1 << 20, 0.25],
+      [32 << 10, 0.06],
+      [256 << 10, 0.1],
+      [1 << 20, 0.05],
       [25 << 20, 0.15],
       [30 << 20, 0.15],
     ],
@@ -253,11 +254,11 @@ const reached: Record<ClassName, { tvd: number; rawNear: number; d: [number, num
     tvd: 0.04,
     rawNear: 0.19,
     d: [
-      [32 << 10, 0.05],
+      [32 << 10, 0.25],
       [256 << 10, 0.15],
-      [1 << 20, 0.1],
-      [25 << 20, 0.2],
-      [30 << 20, 0.2],
+      [1 << 20, 0.22],
+      [25 << 20, 0.15],
+      [30 << 20, 0.17],
     ],
     i32k: 0.0006,
   },

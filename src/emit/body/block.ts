@@ -13,14 +13,16 @@
 // * Registers: reads take the register whose last write is closest to a RAW distance drawn from the profile;
 //   writes the one that best matches drawn WAW and WAR distances (distances in dynamic instructions of the loop).
 // * Memory: see layout.ts. Operands are [r15 + cursor + disp] (own-cursor streams), [r15 + t + disp] with
-//   t = (far counter << log2 chunk) & (region − 64) computed just before (far streams), [r11] (pointer chase) or a
-//   copy of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
+//   t = (the stream's position + line) & (region − 64) computed just before (far streams: the position is loaded
+//   from the body's far counters, which each iteration advances past its lines), [r11] (pointer chase) or a copy
+//   of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
 import type { Category, MemoryTarget } from './layout.ts';
 import { apportion, type Random } from './random.ts';
 import { Allocator, Distances, gpPool, xmmPool } from './registers.ts';
 
-/** `via`: the scratch register holding a far stream's position in its region (absent for own cursors). */
+/** `via`: the scratch register holding a far stream's position in its region (absent for own cursors). A far
+ * operand's `slot` is its line among its stream's lines of the iteration. */
 export type MemRef =
   | { kind: 'window'; stream: number; slot: number; word: number; via?: string }
   | { kind: 'chase'; stream: number };
@@ -31,8 +33,8 @@ export interface Ins {
   mem?: MemRef;
   /** Cursor update of a window stream: `{ADV}` / `{MASK}` are filled in once region sizes are known. */
   advance?: number;
-  /** Position of a far stream from the far counter (a chunk of lines per invocation): `{SHIFT}` / `{MASK}`
-   * likewise, once its chunk is known. */
+  /** A far stream's position from its counter (the bytes of lines it took so far), or the counter's advance:
+   * `{COUNTER}` and `{MASK}` likewise, once the counters' place and the region are known. */
   far?: number;
   label?: boolean;
 }
@@ -45,6 +47,8 @@ export interface BlockBody {
   windowLines: number[];
   /** Distinct-line touches per iteration, per window stream (own cursors, then far), then the chase ring's loads. */
   touches: number[];
+  /** Per far stream, the new lines it takes per iteration (its operands: that, rounded up). */
+  farAdvance: number[];
   chaseLoads: number;
   calls: number;
 }
@@ -54,10 +58,8 @@ export interface BlockInput {
   memory: MemoryTarget[];
   /** Window streams with their own cursor (r8, r9 in order). */
   streams: number;
-  /** Window streams positioned from the far counter (r10). */
+  /** Window streams positioned from the far counters. */
   farStreams: number;
-  /** Per far stream, lines earlier blocks already take in its per-invocation chunk; updated. */
-  farSlots: number[];
   chaseShare: number;
   branches: BranchBehaviour;
   dependencies: DependencyDistances;
@@ -66,13 +68,14 @@ export interface BlockInput {
   weight: number;
   /** Per memory target, accesses per invocation that earlier blocks owe (rounding); updated. */
   carry: number[];
+  /** The invocation's last block: it takes every far operand still owed. */
+  last: boolean;
   random: Random;
 }
 
-/** Registers: r12 ctx (gcc's), r13 PRNG, r14 loop counter, r15 data base, r8–r9 own stream cursors, r10 the far
- * counter (64 × invocations), r11 the chase pointer. */
+/** Registers: r12 ctx (gcc's), r13 PRNG, r14 loop counter, r15 data base, r8–r9 own stream cursors, r11 the chase
+ * pointer. */
 export const streamRegisters = ['r8', 'r9'];
-export const farRegister = 'r10';
 export const chaseRegister = 'r11';
 interface BranchSite {
   /** Bits of PRNG tested (0: deterministic). */
@@ -183,31 +186,55 @@ export function generateBlock(input: BlockInput): BlockBody {
   ])
     byKey.delete(k);
   byKey.set('call', calls);
+
+  // Memory targets per operand. What rounding gives or takes here is carried to the next block, so that rare
+  // targets still get their share of the invocation; what it leaves over or takes beyond the operands goes to (or
+  // comes from) a reuse target, or the smallest stream: both are near hits.
+  const memoryOperands = () => {
+    let n = 0;
+    for (const [key, count] of byKey) if (/mem_/.test(key) && !key.includes('div.int')) n += count;
+    return n;
+  };
+  const memoryOps = memoryOperands();
+  const weight = Math.max(1e-9, input.weight);
+  const exact = input.memory.map((m, i) => Math.max(0, m.share * memoryOps + (input.carry[i] ?? 0) / weight));
+  const reuse = input.memory.findIndex((m) => m.kind === 'reuse');
+  const sink = reuse >= 0 ? reuse : input.memory.findIndex((m) => m.kind === 'stream' && m.stream === 0);
+  const memQuota = apportion(exact, memoryOps);
+  // A far stream's operands per iteration are its share rounded up, and each iteration advances it by the exact
+  // share in lines (its counter moves by that many bytes), so that the iteration's first operand re-touches the
+  // previous one's last line by the fraction rounding added: an invocation takes exactly its share of new lines,
+  // and nothing is owed to later blocks. Under half a line per iteration in a loop (half a line per run once
+  // through) is left to later blocks (the last one takes whatever it is owed): such a stream would cost its
+  // addressing for operands that mostly re-touch.
+  const farAdvance = new Array<number>(input.farStreams).fill(0);
+  let extraOperands = 0;
+  input.memory.forEach((m, i) => {
+    if (m.kind !== 'stream' || m.stream < input.streams) {
+      input.carry[i] = ((exact[i] ?? 0) - (memQuota[i] ?? 0)) * weight;
+      return;
+    }
+    const share = exact[i] ?? 0;
+    const operands = (input.last ? share > 0 : share >= 0.5) ? Math.ceil(share - 1e-9) : 0;
+    if (sink >= 0) memQuota[sink] = Math.max(0, (memQuota[sink] ?? 0) - (operands - (memQuota[i] ?? 0)));
+    memQuota[i] = operands;
+    farAdvance[m.stream - input.streams] = operands > 0 ? share : 0;
+    input.carry[i] = operands > 0 ? 0 : share * weight;
+    if (operands > 0) extraOperands += operands - share;
+  });
+  // The mix left out the addressing (a counter load, an `lea`, an `and`) of the invocation's far accesses; the
+  // operands rounding added need theirs too, and each far stream run here advances its counter once per iteration
+  // (an `add` to memory, below). The loads and adds are hits on the counters' line: the sink gives them up.
+  const extra = Math.round(extraOperands);
+  take('base.mov.uncond.mem_r', extra);
+  take('base.arith.int.no_mem', 2 * extra);
+  take('base.arith.int.mem_rw', farAdvance.filter((a) => a > 0).length);
+  if (sink >= 0) memQuota[sink] = Math.max(0, (memQuota[sink] ?? 0) - (memoryOps - memoryOperands()));
   const bag: string[] = [];
   for (const [key, n] of byKey) for (let i = 0; i < n; i++) bag.push(key);
   for (let i = 0; i < sites; i++) bag.push('site');
   random.shuffle(bag);
-
-  // Memory targets per operand, shuffled so that each kind is spread over the body. What rounding gives or takes
-  // here is carried to the next block, so that rare targets still get their share of the invocation.
-  const memoryOps = bag.filter((k) => /mem_/.test(k) && !k.includes('div.int')).length;
-  const weight = Math.max(1e-9, input.weight);
-  // A loop body would touch a far operand's line again each iteration: far operands go to once-through bodies.
-  const looping = weight > 1;
-  const exact = input.memory.map((m, i) =>
-    looping && m.kind === 'stream' && m.stream >= input.streams
-      ? 0
-      : Math.max(0, m.share * memoryOps + (input.carry[i] ?? 0) / weight),
-  );
-  const deferred = input.memory.map((m, i) =>
-    looping && m.kind === 'stream' && m.stream >= input.streams
-      ? m.share * memoryOps * weight + (input.carry[i] ?? 0)
-      : 0,
-  );
-  const memQuota = apportion(exact, memoryOps);
-  input.memory.forEach((_, i) => {
-    input.carry[i] = ((exact[i] ?? 0) - (memQuota[i] ?? 0)) * weight + (deferred[i] ?? 0);
-  });
+  // Shuffled so that each kind is spread over the body.
   const targets: MemoryTarget[] = [];
   input.memory.forEach((m, i) => {
     for (let k = 0; k < (memQuota[i] ?? 0); k++) targets.push(m);
@@ -265,9 +292,7 @@ export function generateBlock(input: BlockInput): BlockBody {
     return {
       kind: 'window',
       stream,
-      // A far stream's lines of the invocation follow each other in its chunk, over all blocks.
-      slot:
-        stream < input.streams ? n % windowCap(stream) : n + (input.farSlots[stream - input.streams] ?? 0),
+      slot: stream < input.streams ? n % windowCap(stream) : n,
       word: random.int(4),
     };
   };
@@ -345,9 +370,6 @@ export function generateBlock(input: BlockInput): BlockBody {
   const pow2 = (n: number) => (n > 0 ? 2 ** Math.ceil(Math.log2(n)) : 0);
   const distinct = slots.map((n, s) => Math.min(n, windowCap(s)));
   const windowLines = distinct.map((n, s) => (s < input.streams ? pow2(n) : 0));
-  slots.slice(input.streams).forEach((n, k) => {
-    input.farSlots[k] = (input.farSlots[k] ?? 0) + n;
-  });
   windowLines.slice(0, input.streams).forEach((lines, s) => {
     if (lines === 0) return;
     const reg = streamRegisters[s] ?? 'r8';
@@ -355,9 +377,25 @@ export function generateBlock(input: BlockInput): BlockBody {
     ins.push({ text: `and ${reg}, {MASK}`, advance: s });
     pos += 2;
   });
+  farAdvance.forEach((lines, k) => {
+    if (lines === 0) return;
+    ins.push({
+      text: `add qword ptr [r15 + {COUNTER}], ${Math.max(1, Math.round(64 * lines))}`,
+      far: input.streams + k,
+    });
+    pos++;
+  });
   const touches = [...distinct, chaseLoads];
   // Each call also executes the `ret` it lands on.
-  return { ins, count: pos + 2 - skipped + calls, windowLines, touches, chaseLoads, calls };
+  return {
+    ins,
+    count: pos + 2 - skipped + calls,
+    windowLines,
+    touches,
+    farAdvance,
+    chaseLoads,
+    calls,
+  };
 
   function emitKey(key: string): void {
     if (key === 'call') {
@@ -395,13 +433,15 @@ export function generateBlock(input: BlockInput): BlockBody {
     }
     if (ref.kind === 'window' && ref.stream >= input.streams) {
       const t = gp.write(pos);
-      emit(`mov ${t}, ${farRegister}`, [farRegister], [t]);
-      ins.push({ text: `shl ${t}, {SHIFT}`, far: ref.stream });
+      ins.push({ text: `mov ${t}, qword ptr [r15 + {COUNTER}]`, far: ref.stream });
+      ins.push({ text: `lea ${t}, [${t} + ${64 * ref.slot}]`, far: ref.stream });
       ins.push({ text: `and ${t}, {MASK}`, far: ref.stream });
-      for (let k = 0; k < 2; k++) {
-        gp.note(pos, [t], [t]);
-        pos++;
-      }
+      gp.note(pos, ['r15'], [t], true);
+      pos++;
+      gp.note(pos, [t], [t]);
+      pos++;
+      gp.note(pos, [t], [t]);
+      pos++;
       const via = { ...ref, via: t };
       touch(via);
       f('{M}', regsOf(via), via);

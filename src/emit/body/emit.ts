@@ -6,7 +6,7 @@
 // clobbered.
 import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
-import { type BlockBody, chaseRegister, farRegister, generateBlock, streamRegisters } from './block.ts';
+import { type BlockBody, chaseRegister, generateBlock, streamRegisters } from './block.ts';
 import { cacheTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
 import { type BodyShape, cOverheadPerBlock, type StringStart, shapeBody } from './layout.ts';
 import { Random } from './random.ts';
@@ -65,7 +65,7 @@ interface Region {
   kind: 'window' | 'far' | 'chase';
   bytes: number;
   offset: number;
-  /** ctx->cursor slot of its cursor (windows and the chase ring; far regions use the body's far counter). */
+  /** ctx->cursor slot of its cursor (windows and the chase ring; far regions use the body's far counters). */
   slot?: number;
 }
 
@@ -76,13 +76,11 @@ interface BodyCode {
   /** Per stream of the shape (own-cursor windows, far windows, then the chase ring): its region, undefined when
    * unused. */
   regions: (Region | undefined)[];
-  /** Per far stream, the lines of its chunk per invocation (a power of two); a chunk smaller than the stream's
-   * operands per invocation is cycled through within the invocation (regions.ts). */
-  chunks: number[];
-  /** The last block using far streams: it advances the far counter. */
-  lastFarBlock: number;
-  /** Offset in ctx->data of the body's far counter: one per process, advanced by every thread's invocations, so the
-   * threads together walk each far region once per cycle, as one thread does. */
+  /** Per far stream, the lines it takes per invocation (the next ones of its region, regions.ts). */
+  farLines: number[];
+  /** Offset in ctx->data of the body's far counters, 8 bytes per far stream: 64 × the lines it took so far, one
+   * per process, advanced by every thread's invocations, so the threads together walk each far region once per
+   * cycle, as one thread does. */
   farCounter: number;
 }
 
@@ -99,17 +97,10 @@ function usedStreams(body: BlockBody): number[] {
   return body.touches.flatMap((t, s) => (t > 0 ? [s] : []));
 }
 
-/** Cursor registers a loop body uses: own-cursor streams, the far counter once, the chase pointer. */
-function usedCursors(
-  body: BlockBody,
-  own: number,
-  windows: number,
-  advancesFar = false,
-): { stream: number; register: string }[] {
+/** Cursor registers a loop body uses: own-cursor streams and the chase pointer. */
+function usedCursors(body: BlockBody, own: number, windows: number): { stream: number; register: string }[] {
   const used = usedStreams(body);
   const out = used.filter((s) => s < own).map((s) => ({ stream: s, register: streamRegisters[s] ?? 'r8' }));
-  const far = used.find((s) => s >= own && s < windows);
-  if (far !== undefined || advancesFar) out.push({ stream: far ?? own, register: farRegister });
   if (used.includes(windows)) out.push({ stream: windows, register: chaseRegister });
   return out;
 }
@@ -124,24 +115,20 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const own = shape.streams.length;
   const windows = own + shape.far.length;
   const carry = shape.memory.map(() => 0);
-  const farSlots = shape.far.map(() => 0);
-  const blocks: BlockCode[] = shape.blocks.map((b) => {
-    // Replicas are alternatives: each starts where the earlier blocks left the far chunks.
-    const base = farSlots.slice();
-    const replicas = Array.from({ length: b.replicas }, () => {
+  // Per far stream, the new lines an invocation takes (replicas: their average).
+  const farLines = shape.far.map(() => 0);
+  const blocks: BlockCode[] = shape.blocks.map((b, blockIndex) => {
+    const replicas = Array.from({ length: b.replicas }, (): Replica => {
       const owed = carry.slice();
-      let slots = base;
       const attempt = (bodyInstructions: number) => {
         owed.forEach((v, i) => {
           carry[i] = v;
         });
-        slots = base.slice();
         return generateBlock({
           categories: shape.categories,
           memory: shape.memory,
           streams: own,
           farStreams: shape.far.length,
-          farSlots: slots,
           chaseShare: shape.chaseShare,
           branches: plan.branches,
           dependencies: plan.dependencies,
@@ -149,10 +136,11 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
           // Replicas are alternatives: the one that runs carries the whole invocation's share.
           weight: Math.max(1, Math.round(b.instructions / b.bodyInstructions)),
           carry,
+          last: blockIndex === shape.blocks.length - 1,
           random,
         });
       };
-      const fixedOf = (body: BlockBody) => {
+      const fixed = (body: BlockBody) => {
         const cursors = usedCursors(body, own, windows).length;
         return (
           prologueLength(cursors, body.calls > 0) +
@@ -165,30 +153,28 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
       // body again, larger or smaller, a few times.
       let planned = b.bodyInstructions;
       let body = attempt(planned);
-      const runs = Math.max(1, Math.round((b.instructions - fixedOf(body)) / body.count));
+      const runs = Math.max(1, Math.round((b.instructions - fixed(body)) / body.count));
       let slope = 1;
       for (let round = 0; round < 5; round++) {
-        const deficit = (b.instructions - fixedOf(body)) / runs - body.count;
+        const deficit = (b.instructions - fixed(body)) / runs - body.count;
         const next = Math.round(planned + deficit / slope);
         if (Math.abs(deficit) < 1 || next === planned || next < 12) break;
         const previous = { planned, count: body.count };
         planned = next;
         body = attempt(planned);
-        // Far operands carried in from looping blocks do not scale with the body: count grows slower than it.
+        // Operands carried in from earlier blocks do not scale with the body: count grows slower than it.
         slope = Math.min(2, Math.max(0.25, (body.count - previous.count) / (planned - previous.planned)));
       }
-      const fixed = fixedOf(body);
-      slots.forEach((n, k) => {
-        farSlots[k] = Math.max(farSlots[k] ?? 0, n);
+      const iterations = Math.max(1, Math.round((b.instructions - fixed(body)) / body.count));
+      body.farAdvance.forEach((lines, k) => {
+        const taken = (Math.max(1, Math.round(64 * lines)) / 64) * iterations;
+        if (lines > 0) farLines[k] = (farLines[k] ?? 0) + taken / b.replicas;
       });
-      return { body, iterations: Math.max(1, Math.round((b.instructions - fixed) / body.count)) };
+      return { body, iterations };
     });
     return { replicas };
   });
-  const lastFarBlock = blocks.findLastIndex((b) =>
-    b.replicas.some((r) => r.body.touches.slice(own, windows).some((t) => t > 0)),
-  );
-  return { fn, shape, blocks, farSlots, lastFarBlock };
+  return { fn, shape, blocks, farLines };
 }
 
 const cLine = (text: string) => `      "${text}\\n\\t"`;
@@ -241,19 +227,15 @@ const blockClobbers = [
   'memory',
 ];
 
-function renderReplica(code: BodyCode, r: Replica, block: number): string {
+function renderReplica(code: BodyCode, r: Replica): string {
   const { body } = r;
   const own = code.shape.streams.length;
   const windows = own + code.shape.far.length;
-  const advancesFar = block === code.lastFarBlock;
-  const cursors = usedCursors(body, own, windows, advancesFar);
+  const cursors = usedCursors(body, own, windows);
   const regionOf = (s: number) => code.regions[s];
   const reg = (s: number) => streamRegisters[s] ?? 'r8';
   const calls = body.calls > 0;
-  const cursorAt = (s: number, register: string) =>
-    register === farRegister
-      ? `r15 + ${code.farCounter}`
-      : `r12 + ${ctxCursor + 8 * (regionOf(s)?.slot ?? 0)}`;
+  const cursorAt = (s: number) => `r12 + ${ctxCursor + 8 * (regionOf(s)?.slot ?? 0)}`;
   const lines: string[] = [
     `mov r15, qword ptr [r12 + ${ctxData}]`,
     'add r15, 63',
@@ -262,7 +244,7 @@ function renderReplica(code: BodyCode, r: Replica, block: number): string {
     `mov r14, ${r.iterations}`,
   ];
   for (const { stream: s, register } of cursors) {
-    lines.push(`mov ${register}, qword ptr [${cursorAt(s, register)}]`);
+    lines.push(`mov ${register}, qword ptr [${cursorAt(s)}]`);
     // Blocks sharing a cursor step it by different windows: realign the cursor to this block's window.
     if (s < own)
       lines.push(`and ${register}, ${(regionOf(s)?.bytes ?? 64) - 64 * (body.windowLines[s] ?? 1)}`);
@@ -273,11 +255,11 @@ function renderReplica(code: BodyCode, r: Replica, block: number): string {
     let text = i.text;
     if (i.mem?.kind === 'window') {
       const region = regionOf(i.mem.stream);
-      // A far stream's operands take the lines of its chunk in turn (a chunk may hold fewer lines than operands).
-      const slot = i.mem.stream >= own ? i.mem.slot % (code.chunks[i.mem.stream - own] ?? 1) : i.mem.slot;
+      // A far operand's line is in its scratch register already.
+      const line = i.mem.stream >= own ? 0 : i.mem.slot;
       text = text.replace(
         '{M}',
-        `[r15 + ${i.mem.via ?? reg(i.mem.stream)} + ${(region?.offset ?? 0) + 64 * slot + 16 * i.mem.word}]`,
+        `[r15 + ${i.mem.via ?? reg(i.mem.stream)} + ${(region?.offset ?? 0) + 64 * line + 16 * i.mem.word}]`,
       );
     }
     if (i.advance !== undefined) {
@@ -287,20 +269,16 @@ function renderReplica(code: BodyCode, r: Replica, block: number): string {
         .replace('{MASK}', String((regionOf(i.advance)?.bytes ?? w) - w));
     }
     if (i.far !== undefined) {
-      // position = 64 × invocation × chunk, within the region: the chunk's lines follow as slots.
-      const chunk = code.chunks[i.far - own] ?? 1;
       text = text
-        .replace('{SHIFT}', String(Math.log2(chunk)))
+        .replace('{COUNTER}', String(code.farCounter + 8 * (i.far - own)))
         .replace('{MASK}', String((regionOf(i.far)?.bytes ?? 64) - 64));
     }
     lines.push(text);
   }
   lines.push('dec r14', 'jnz .Ll%=');
   if (calls) lines.push('lea rsp, [rsp + 128]');
-  if (advancesFar) lines.push(`add ${farRegister}, 64`);
   lines.push(`mov qword ptr [r12 + ${ctxRng}], r13`);
-  for (const { stream: s, register } of cursors)
-    lines.push(`mov qword ptr [${cursorAt(s, register)}], ${register}`);
+  for (const { stream: s, register } of cursors) lines.push(`mov qword ptr [${cursorAt(s)}], ${register}`);
   // The call target: one `ret`, out of the straight path. The red zone below rsp was skipped above.
   if (calls) lines.push('jmp .Le%=', '.Ls%=:', 'ret', '.Le%=:');
   return printAsm(lines, blockClobbers);
@@ -324,13 +302,13 @@ function renderBody(code: BodyCode): string {
     out.push(`    /* block ${b}: ${block.replicas.length} replica(s) */`);
     if (block.replicas.length === 1) {
       const only = block.replicas[0];
-      if (only) out.push(renderReplica(code, only, b));
+      if (only) out.push(renderReplica(code, only));
       return;
     }
     out.push(`    switch (c->request_id % ${block.replicas.length}u) {`);
     block.replicas.forEach((r, i) => {
       out.push(`  ${i === block.replicas.length - 1 ? 'default' : `case ${i}`}:`);
-      out.push(renderReplica(code, r, b));
+      out.push(renderReplica(code, r));
       out.push('    break;');
     });
     out.push('    }');
@@ -339,8 +317,9 @@ function renderBody(code: BodyCode): string {
   return out.join('\n');
 }
 
-/** Splitmix64 in C: seeds the Sattolo shuffle that builds each pointer-chase ring (a single cycle). */
-const initHelpers = `static uint64_t ditto_body_mix(uint64_t *s) {
+/** Splitmix64 in C: seeds the Sattolo shuffle that builds each pointer-chase ring (a single cycle). The helpers,
+ * `base` and `phase` are marked as possibly unused: a plan without rings, cursors or regions leaves them idle. */
+const initHelpers = `static __attribute__((unused)) uint64_t ditto_body_mix(uint64_t *s) {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -348,7 +327,7 @@ const initHelpers = `static uint64_t ditto_body_mix(uint64_t *s) {
 }
 
 /* One cycle through all lines of [base, base + lines*64): each line's first word points to the next line. */
-static void ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
+static __attribute__((unused)) void ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
     uint64_t *slot = (uint64_t *)base;
     for (uint64_t i = 0; i < lines; i++) slot[i * 8] = i;
     for (uint64_t i = lines - 1; i > 0; i--) {
@@ -358,6 +337,11 @@ static void ditto_body_ring(uint8_t *base, uint64_t lines, uint64_t seed) {
         slot[j * 8] = t;
     }
     for (uint64_t i = 0; i < lines; i++) slot[i * 8] = (uint64_t)(uintptr_t)(base + slot[i * 8] * 64);
+}
+
+/* Reads every line of [base, base + lines*64) once, as a service's preload leaves its data in the caches. */
+static __attribute__((unused)) void ditto_body_touch(const uint8_t *base, uint64_t lines) {
+    for (uint64_t i = 0; i < lines; i++) (void)*(const volatile uint64_t *)(base + i * 64);
 }`;
 
 export function emitBodies(plan: ClonePlan): GeneratedFile[] {
@@ -385,7 +369,6 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     const foreign = (p: number) => others.reduce((sum, o) => sum + o.footprint((p * o.share) / g.share), 0);
     const solved = solveRegions(g.body, g.stringLines, foreign);
     g.lines = solved.lines;
-    g.chunks = solved.chunks;
   }
   // Every body's string area, windows and far regions start at offset 0: the bodies overlay one another as a
   // service's request types share its heap, so lines two bodies both touch add no distance (the foreign traffic
@@ -404,7 +387,7 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     return { offsets, end: offset };
   });
   let dataEnd = Math.max(0, ...layouts.map((l) => l.end));
-  const codes: BodyCode[] = generated.map(({ body, lines, chunks }, b) => {
+  const codes: BodyCode[] = generated.map(({ body, lines }, b) => {
     const own = body.shape.streams.length;
     const windows = own + body.shape.far.length;
     const takeSlot = () => {
@@ -418,16 +401,17 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
       if (kind === 'chase') dataEnd += l * 64;
       return { kind, bytes: l * 64, offset: at, ...(kind === 'far' ? {} : { slot: takeSlot() }) };
     });
-    return { ...body, regions, chunks, farCounter: 0 };
+    return { ...body, regions, farCounter: 0 };
   });
-  // The far counters follow, a line each: they are written by every thread.
+  // The far counters follow, each body's in lines of their own: they are written by every thread.
   for (const code of codes) {
     if (!code.regions.some((r) => r?.kind === 'far')) continue;
     code.farCounter = dataEnd;
-    dataEnd += 64;
+    dataEnd += 64 * Math.ceil((8 * code.shape.far.length) / 64);
   }
   const dataBytes = dataEnd + 64;
-  const alignedBase = '    uint8_t *base = (uint8_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);';
+  const alignedBase =
+    '    __attribute__((unused)) uint8_t *base = (uint8_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);';
   const initData: string[] = ['void ditto_body_init_data(uint8_t *data) {', alignedBase];
   // Each thread starts its own cursors at its own phase (body.h): threads sharing the regions must not walk them in
   // lockstep, or one thread's misses would become the next one's hits.
@@ -436,7 +420,7 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     '    if (ctx->data_bytes < ditto_body_data_bytes) abort();',
     '    uint8_t *data = ctx->data;',
     alignedBase,
-    '    uint64_t phase = ctx->rng[1] ^ ctx->rng[2];',
+    '    __attribute__((unused)) uint64_t phase = ctx->rng[1] ^ ctx->rng[2];',
   ];
   codes.forEach((code, b) => {
     const slots = new Set<number>();
@@ -452,6 +436,18 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
       } else init.push(`    ctx->cursor[${r.slot}] = 64 * (ditto_body_mix(&phase) % ${lines}u);`);
     });
   });
+  // A service starts its measured life with its data loaded (a cache's preload, a server's files read once): every
+  // region is touched once, largest first, so that whichever cache a machine has holds the smallest ones as it
+  // would after a long run (a far region walked a fraction of a line per invocation takes thousands of them to come
+  // round once).
+  const resident = new Map<string, { offset: number; bytes: number }>();
+  for (const code of codes) {
+    for (const r of code.regions) {
+      if (r) resident.set(`${r.offset}:${r.bytes}`, { offset: r.offset, bytes: r.bytes });
+    }
+  }
+  for (const r of [...resident.values()].sort((a, b) => b.bytes - a.bytes || a.offset - b.offset))
+    initData.push(`    ditto_body_touch(base + ${r.offset}, ${r.bytes / 64}u);`);
   initData.push('}');
   init.push('}');
   const summary = codes.map((code) => {

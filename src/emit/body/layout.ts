@@ -21,11 +21,11 @@
 //   a cursor register each (r8, r9), kept per thread in ctx->cursor between invocations and started at a
 //   per-thread phase: a loop iteration walks a window of lines (at most a quarter of the bin, so a long
 //   once-through body cycles over it) and advances the cursor by it. All other stream bins (up to
-//   maxFarStreams, down to a share of minMemoryShare) are far streams: each takes the next chunk of its
-//   region per invocation, its lines one after the other over all once-through blocks (loop bodies would
-//   re-touch them each iteration, so their far operands go to later blocks), at position (invocations ×
-//   chunk) mod region, from one counter (r10) per body and process, so that all threads together walk a
-//   region once per cycle, with a shift and a mask (two instructions taken from the mix). Region sizes are
+//   maxFarStreams, down to a share of minMemoryShare) are far streams: each takes the next lines of its
+//   region, cyclically, from its counter (the lines taken so far, one per body and process, so that all
+//   threads together walk a region once per cycle): each block the next ones of the invocation, and each
+//   iteration of a loop the next few of those (the loop counter scaled by a stride). A counter load, an `lea`
+//   and a mask per operand, taken from the mix. Region sizes are
 //   solved so that a line's reuse distance (its own region plus what the other streams touch meanwhile) falls
 //   in the bin. A share of the loads of the largest own-cursor stream chase pointers through a random ring
 //   (r11). Taken branches never skip a far operand.
@@ -264,14 +264,26 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     }, 0);
   const { memory, streams, far } = memoryTargets(plan, options.maxRegionBytes, operands);
   const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
-  // Each far access computes its position first (a move, a shift and an `and`, block.ts), wherever it lands: those
-  // are part of the invocation's no-memory moves and integer arithmetic, so the mix every block draws from leaves
-  // them out.
-  const farAccesses =
-    operands *
-    memory.reduce((s, m) => s + (m.kind === 'stream' && m.stream >= streams.length ? m.share : 0), 0);
+  // Each far access computes its position first (a load of its stream's counter, an `lea` and an `and`,
+  // block.ts), wherever it lands: those are part of the invocation's loads and integer arithmetic, so the mix every
+  // block draws from leaves them out. The counters' line is touched by every far access: its loads are the reuse
+  // at the shortest distances, which the other operands then leave to them.
+  const farShare = memory.reduce(
+    (s, m) => s + (m.kind === 'stream' && m.stream >= streams.length ? m.share : 0),
+    0,
+  );
+  const farAccesses = operands * farShare;
+  let counterLoads = farShare;
+  for (const m of memory) {
+    if (m.kind !== 'reuse') continue;
+    const taken = Math.min(m.share, counterLoads);
+    m.share -= taken;
+    counterLoads -= taken;
+  }
+  const operandShare = memory.reduce((s, m) => s + m.share, 0);
+  for (const m of memory) m.share = operandShare > 0 ? m.share / operandShare : 0;
   const addressing: Record<string, number> = {
-    'base.mov.uncond.no_mem': farAccesses,
+    'base.mov.uncond.mem_r': farAccesses,
     'base.arith.int.no_mem': 2 * farAccesses,
   };
   for (const c of categories)
@@ -304,9 +316,9 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     1000,
   );
   // The hot code budget goes to the largest bins first. A block whose footprint fits what is left loops over it
-  // (or runs once through when its instructions fit); one that does not runs once through what is left (only
-  // once-through code carries far operands, block.ts) and hands the rest to a loop of its own. That loop's body is
-  // kept long enough for the mix and the branches to keep their shape.
+  // (or runs once through when its instructions fit); one that does not runs once through what is left and hands
+  // the rest to a loop of its own. That loop's body is kept long enough for the mix and the branches to keep their
+  // shape.
   let budget = hotCodeBytes / plannedBytesPerInstruction - excessLoopBody;
   let excess = 0;
   const hotBlocks = hotBins

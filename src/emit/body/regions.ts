@@ -7,24 +7,22 @@ import type { BodyShape } from './layout.ts';
 export interface GeneratedBody {
   shape: BodyShape;
   blocks: { replicas: { body: BlockBody; iterations: number }[] }[];
-  /** Per far stream, the lines its operands take per invocation. */
-  farSlots: number[];
+  /** Per far stream, the new lines it takes per invocation (the next ones of its region). */
+  farLines: number[];
 }
 
 /**
  * Region sizes. An own cursor advancing D lines per invocation over a region of l lines comes back to a line every
- * P = l/D invocations. A far stream takes a chunk of C lines per invocation, the next chunk each time, so P = l/C.
- * A stream touching A distinct lines per invocation holds F = min(l·u, A·P) of them (u: the share of its window or
- * chunk it uses), and meanwhile every other stream t touches min(F_t, A_t·P) distinct lines (the string area all of
- * its lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at
- * least its window or chunk) is the largest whose distance stays within 0.85 of its bin (regions are contiguous, so
- * their lines spread evenly over the sets and such distances still hit). A few rounds settle the coupling.
+ * P = l/D invocations. A far stream takes the next A lines of its region per invocation, cyclically, so P = l/A.
+ * A stream touching A distinct lines per invocation holds F = min(l·u, A·P) of them (u: the share of its window it
+ * touches), and meanwhile every other stream t touches min(F_t, A_t·P) distinct lines (the string area all of its
+ * lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at least its window) is the largest whose
+ * distance stays within 0.85 of its bin (regions are contiguous and walked line after line, so their lines spread
+ * evenly over the sets and such distances still hit). A few rounds settle the coupling.
  * A far stream whose bin is smaller than what one invocation touches cannot come back within it from one
- * invocation to the next, however small its region: its A operands per invocation would be A misses of the bin
- * (nginx: 8-32 KiB bins of 100-200 operands each, more than 32 KiB touched per invocation). Such a stream gets a
- * chunk C < A that its operands cycle through within the invocation (operand i on line i mod C), so a line comes
- * back after P = C/A of an invocation, and a region of just that chunk; C is the largest power of two whose distance
- * stays within the bin. Only its C first touches per invocation come from the previous one.
+ * invocation to the next (nginx: 8-32 KiB bins of 100-200 operands each, more than 32 KiB touched per
+ * invocation): its region gets fewer lines than it takes per invocation, which it then cycles through, so a line
+ * comes back after P = l/A of an invocation. Only its l first touches per invocation come from the previous one.
  * `foreign(P)`: the distinct lines the other request classes' bodies touch while this body runs P times; it adds
  * to every distance. Returned with the lines: the distinct lines this body touches in k invocations, the foreign
  * traffic it makes for the others.
@@ -33,7 +31,7 @@ export function solveRegions(
   body: GeneratedBody,
   stringLines: number,
   foreign: (invocations: number) => number,
-): { lines: number[]; chunks: number[]; footprint: (invocations: number) => number } {
+): { lines: number[]; footprint: (invocations: number) => number } {
   const { shape } = body;
   const own = shape.streams.length;
   const windows = own + shape.far.length;
@@ -61,21 +59,11 @@ export function solveRegions(
   }
   for (let s = 0; s < own; s++)
     usage[s] = (windowSum[s] ?? 0) > 0 ? (slotsUsed[s] ?? 0) / (windowSum[s] ?? 1) : 1;
-  const pow2 = (x: number) => (x > 0 ? 2 ** Math.ceil(Math.log2(x)) : 0);
-  const chunks = body.farSlots.map((a) => pow2(a));
-  // A chunk of c lines for far stream k: c ≥ its operands A is the next chunk per invocation, c < A is cycled
-  // through A/c times within it.
-  const setChunk = (k: number, c: number) => {
-    const s = own + k;
-    const a = body.farSlots[k] ?? 0;
-    chunks[k] = c;
-    touches[s] = a;
-    minLines[s] = Math.max(1, c);
-    advance[s] = Math.max(c, a);
-    usage[s] = c > 0 ? Math.min(1, a / c) : 1;
-  };
-  chunks.forEach((c, k) => {
-    setChunk(k, c);
+  // A far stream takes A lines per invocation: the next A of its region, cyclically (within the invocation when
+  // the region holds fewer).
+  body.farLines.forEach((a, k) => {
+    touches[own + k] = a;
+    advance[own + k] = a;
   });
   // The chase ring is walked one line per load.
   advance[windows] = touches[windows] ?? 0;
@@ -93,18 +81,6 @@ export function solveRegions(
     for (let s = 0; s < n; s++) {
       if ((touches[s] ?? 0) <= 0) continue;
       const goal = (0.85 * (bins[s] ?? 2048)) / 64;
-      const k = s - own;
-      if (s >= own && s < windows) {
-        // Back to the whole chunk first: the others' regions may have shrunk since the last round.
-        setChunk(k, pow2(body.farSlots[k] ?? 0));
-        lines[s] = minLines[s] ?? 1;
-        while ((chunks[k] ?? 1) > 1 && distance(s) > goal) {
-          setChunk(k, (chunks[k] ?? 2) / 2);
-          lines[s] = minLines[s] ?? 1;
-        }
-        // A chunk cycled within the invocation is the whole region: a larger one would move it on each time.
-        if ((chunks[k] ?? 0) < (body.farSlots[k] ?? 0)) continue;
-      }
       let best = minLines[s] ?? 1;
       for (let l = best; l <= (bins[s] ?? 2048) / 64; l *= 2) {
         lines[s] = l;
@@ -118,5 +94,5 @@ export function solveRegions(
     for (let t = 0; t < n; t++) total += held(t, k);
     return total;
   };
-  return { lines, chunks, footprint };
+  return { lines, footprint };
 }

@@ -80,6 +80,55 @@ test('far streams of bins smaller than one invocation re-touch their lines withi
   for (const f of far) assert.ok(f.bytes <= f.bin, `region ${f.bytes} B for bin ${f.bin} B`);
 });
 
+/**
+ * New far lines per invocation of one body, from its generated C: each asm statement (a block replica, replicas
+ * alternating by request) runs its loop `mov r14, I` times, and each iteration advances a far stream's counter by
+ * the bytes of the lines it took.
+ */
+function farLinesPerInvocation(content: string, fn: string): { lines: number; inLoops: number } {
+  const body = content.slice(content.indexOf(`void ditto_body_${fn}(`));
+  const end = body.indexOf('\n}\n');
+  let lines = 0;
+  let inLoops = 0;
+  for (const block of body.slice(0, end).split(/\/\* block \d+: /).slice(1)) {
+    const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
+    for (const statement of block.split('__asm__').slice(1)) {
+      const iterations = Number(/mov r14, (\d+)/.exec(statement)?.[1] ?? 0);
+      for (const m of statement.matchAll(/add qword ptr \[r15 \+ \d+\], (\d+)/g)) {
+        const taken = (Number(m[1]) / 64) * (iterations / replicas);
+        lines += taken;
+        if (iterations > 1) inLoops += taken;
+      }
+    }
+  }
+  return { lines, inLoops };
+}
+
+test('far streams take the planned lines per invocation, in loops as once through', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  const content = emitBodies(plan)[0]?.content ?? '';
+  for (const c of plan.classes) {
+    assert.ok(c.body);
+    const shape = shapeBody(c.body, { instructionScale: 1, chaseShare: 0.3, maxRegionBytes: 64 << 20 });
+    const operands =
+      shape.instructions *
+      Object.entries(c.body.mix.categories)
+        .filter(([k]) => /mem_/.test(k) && !/\.(call|ret|string)\./.test(k))
+        .reduce((s, [, v]) => s + v, 0);
+    // The shares are of the operands the far counters' loads leave: far = F / (operands − F).
+    const far = shape.memory
+      .filter((m) => m.kind === 'stream' && m.stream >= shape.streams.length)
+      .reduce((s, m) => s + m.share, 0);
+    const planned = (operands * far) / (1 + far);
+    const { lines, inLoops } = farLinesPerInvocation(content, `class_${c.name}`);
+    assert.ok(planned > 100, `${c.name}: ${planned} far lines planned`);
+    // Within rounding: a loop runs the iterations its body came out with, not quite those its share was drawn for.
+    assert.ok(Math.abs(lines / planned - 1) < 0.03, `${c.name}: ${lines} far lines vs ${planned}`);
+    // Loops carry far accesses: the once-through code does not hold them all.
+    assert.ok(inLoops > 0.3 * lines, `${c.name}: ${inLoops} of ${lines} far lines in loops`);
+  }
+});
+
 test('branch sites test PRNG bits at the rate the original mispredicted sites of their minority rate', () => {
   const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
   const withJoint = (mispredictRate: number) => {
