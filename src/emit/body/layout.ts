@@ -22,13 +22,14 @@
 //   per-thread phase: a loop iteration walks a window of lines (at most a quarter of the bin, so a long
 //   once-through body cycles over it) and advances the cursor by it. All other stream bins (up to
 //   maxFarStreams, down to a share of minMemoryShare) are far streams: each takes the next lines of its
-//   region, cyclically, from its counter (the lines taken so far, one per body and process, so that all
-//   threads together walk a region once per cycle): each block the next ones of the invocation, and each
-//   iteration of a loop the next few of those (the loop counter scaled by a stride). A counter load, an `lea`
-//   and a mask per operand, taken from the mix. Region sizes are
-//   solved so that a line's reuse distance (its own region plus what the other streams touch meanwhile) falls
-//   in the bin. A share of the loads of the largest own-cursor stream chase pointers through a random ring
-//   (r11). Taken branches never skip a far operand.
+//   region, cyclically, from its counter in ctx->data (the bytes of lines taken so far, one per stream, body
+//   and process, so that all threads together walk a region once per cycle), which each run of a loop body
+//   advances by the stream's exact share of lines (its operands, that share rounded up, re-touch the last
+//   line of the run before by the fraction): a counter load, an `lea` and a mask per operand and an `add` per
+//   run, taken from the mix (block.ts). Region sizes are solved so that a line's reuse distance (its own
+//   region plus what the other streams touch meanwhile) falls in the bin (regions.ts). A share of the loads of
+//   the largest own-cursor stream chase pointers through a random ring (r11). Taken branches never skip a far
+//   operand.
 // * The mix, branches and dependency histograms shape the instructions of each loop body (block.ts).
 
 import type { StringOp } from '../../analyze/cpu/isa.ts';
