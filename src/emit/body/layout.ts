@@ -186,9 +186,9 @@ export function memoryTargets(
   const sizes = plan.cache.sizesBytes;
   const bins = sizes.map((size, i) => ({ size, share: d.workingSet[i] ?? 0 }));
   const last = sizes.at(-1);
-  // Misses at every measured size: a region twice the largest, bounded by what a thread may hold.
-  if (last !== undefined && d.beyondLargest > 0)
-    bins.push({ size: Math.min(2 * last, maxRegionBytes), share: d.beyondLargest });
+  // Misses at every measured size: the largest region a thread may hold. (Twice a quick sweep's largest size, 16 MiB,
+  // fits a 30 MiB LLC: loaded at start-up with the others, such a region would hit it.)
+  if (last !== undefined && d.beyondLargest > 0) bins.push({ size: maxRegionBytes, share: d.beyondLargest });
   const bounded = bins.map((b) => ({ size: Math.min(b.size, maxRegionBytes), share: b.share }));
   const reuseBins = foldBins(
     bounded.filter((b) => b.size <= reuseLimitBytes),
