@@ -90,7 +90,10 @@ function farLinesPerInvocation(content: string, fn: string): { lines: number; in
   const end = body.indexOf('\n}\n');
   let lines = 0;
   let inLoops = 0;
-  for (const block of body.slice(0, end).split(/\/\* block \d+: /).slice(1)) {
+  for (const block of body
+    .slice(0, end)
+    .split(/\/\* block \d+: /)
+    .slice(1)) {
     const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
     for (const statement of block.split('__asm__').slice(1)) {
       const iterations = Number(/mov r14, (\d+)/.exec(statement)?.[1] ?? 0);
