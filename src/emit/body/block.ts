@@ -4,10 +4,10 @@
 //   to it (the test before each conditional branch, the cursor updates, the PRNG steps, `dec`/`jnz`), then the
 //   multiset is shuffled. div is a real `div` by r15 (the data pointer, never zero, with rdx cleared so the quotient
 //   fits); cmov/setcc stay conditional moves; sse/avx ops use xmm0–15 only (legacy SSE on 16-byte aligned memory).
-// * Branches: every conditional branch site gets a taken rate drawn from the profiled histogram. Sites at exact
-//   0 / 1 test r15 (never zero) and are never / always taken; the others test n fresh bits of an xorshift64 state
-//   (r13, stepped in the loop whenever its low 32 bits are used up), so their minority rate is 2^-n with no
-//   learnable period, and n is drawn from the mispredict rates the original's sites of that minority rate had (the
+// * Branches (drawn in branches.ts): every conditional branch site gets a taken rate from the profiled histogram.
+//   Sites at exact 0 / 1 test r15 (never zero) and are never / always taken; the others test n fresh bits of an
+//   xorshift64 state (r13, stepped in the loop whenever its low 32 bits are used up), so their minority rate is
+//   2^-n with no learnable period, and n is drawn from the mispredict rates the original's sites of that minority rate had (the
 //   joint histogram; a rate of 0 makes the site deterministic); `jz` when the site is mostly not taken, `jnz`
 //   otherwise. Targets are the next instruction.
 // * Registers: reads take the register whose last write is closest to a RAW distance drawn from the profile;
@@ -17,6 +17,7 @@
 //   from the body's far counters, which each iteration advances past its lines), [r11] (pointer chase) or a copy
 //   of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
+import { drawBranches } from './branches.ts';
 import type { Category, MemoryTarget } from './layout.ts';
 import { apportion, type Random } from './random.ts';
 import { Allocator, Distances, gpPool, xmmPool } from './registers.ts';
@@ -77,56 +78,6 @@ export interface BlockInput {
  * pointer. */
 export const streamRegisters = ['r8', 'r9'];
 export const chaseRegister = 'r11';
-interface BranchSite {
-  /** Bits of PRNG tested (0: deterministic). */
-  bits: number;
-  /** Jump when the tested value is non-zero (mostly taken) instead of zero. */
-  jnz: boolean;
-}
-
-/** PRNG bits whose minority outcome comes at `rate` (0: a deterministic site). */
-const bitsFor = (rate: number) => (rate > 0 ? Math.min(7, Math.max(1, Math.round(-Math.log2(rate)))) : 0);
-
-/**
- * The profiled mispredict rates of the sites whose minority rate is nearest `minority`, with their weights (empty
- * when the profile has no joint histogram). The original predicts many sites of a middling taken rate (loops,
- * correlated conditions: nginx's sites of minority rate 1/2 mispredict 24 % of the time, those of 1/4 12 %); a site
- * testing PRNG bits mispredicts at its minority rate, so the bits follow the rate the original mispredicted at.
- */
-function jointRates(b: BranchBehaviour, minority: number): { rate: number; weight: number }[] {
-  let nearest: number | undefined;
-  for (const j of b.joint) {
-    if (nearest === undefined || Math.abs(j.minorityRate - minority) < Math.abs(nearest - minority))
-      nearest = j.minorityRate;
-  }
-  return b.joint
-    .filter((j) => j.minorityRate === nearest && j.fraction > 0)
-    .map((j) => ({ rate: j.mispredictRate, weight: j.fraction }));
-}
-
-/** A body's `n` branch sites: taken-rate bins by systematic sampling (Random.systematic). */
-function drawBranches(b: BranchBehaviour, n: number, random: Random): BranchSite[] {
-  const bins = b.takenRate;
-  if (bins.length === 0)
-    return Array.from({ length: n }, () => ({ bits: 1, jnz: random.next() < b.takenShare }));
-  return random
-    .systematic(
-      bins.map((x) => x.fraction),
-      n,
-    )
-    .map((i): BranchSite => {
-      const bin = bins[i];
-      if (!bin || bin.hi === 0) return { bits: 0, jnz: false };
-      if (bin.lo === 1) return { bits: 0, jnz: true };
-      const p = (bin.lo + bin.hi) / 2;
-      const minority = Math.min(p, 1 - p);
-      const rates = jointRates(b, minority);
-      const rate =
-        rates.length > 0 ? (rates[random.weighted(rates.map((r) => r.weight))]?.rate ?? 0) : minority;
-      return { bits: bitsFor(rate), jnz: p > 0.5 };
-    });
-}
-
 const conditions = ['e', 'ne', 'b', 'ae', 'l', 'ge', 's', 'ns'];
 
 /** Instructions per xorshift64 step: (mov, shl, xor) × 3. */
