@@ -7,9 +7,9 @@
 // * Branches (drawn in branches.ts): every conditional branch site gets a taken rate from the profiled histogram.
 //   Sites at exact 0 / 1 test r15 (never zero) and are never / always taken; the others test n fresh bits of an
 //   xorshift64 state (r13, stepped in the loop whenever its low 32 bits are used up), so their minority rate is
-//   2^-n with no learnable period, and n is drawn from the mispredict rates the original's sites of that minority rate had (the
-//   joint histogram; a rate of 0 makes the site deterministic); `jz` when the site is mostly not taken, `jnz`
-//   otherwise. Targets are the next instruction.
+//   2^-n with no learnable period, and n is drawn from the mispredict rates the original's sites of that minority
+//   rate had (the joint histogram; a rate of 0 makes the site deterministic); `jz` when the site is mostly not
+//   taken, `jnz` otherwise. Targets are the next instruction.
 // * Registers: reads take the register whose last write is closest to a RAW distance drawn from the profile;
 //   writes the one that best matches drawn WAW and WAR distances (distances in dynamic instructions of the loop).
 // * Memory: see layout.ts. Operands are [r15 + cursor + disp] (own-cursor streams), [r15 + t + disp] with
@@ -52,6 +52,12 @@ export interface BlockBody {
   farAdvance: number[];
   chaseLoads: number;
   calls: number;
+}
+
+/** A far stream's counter advance per run of a loop body, in bytes (whole bytes of lines: the fraction of a line
+ * carries exactly, at least one byte so the stream moves). */
+export function farAdvanceBytes(lines: number): number {
+  return Math.max(1, Math.round(64 * lines));
 }
 
 export interface BlockInput {
@@ -331,7 +337,7 @@ export function generateBlock(input: BlockInput): BlockBody {
   farAdvance.forEach((lines, k) => {
     if (lines === 0) return;
     ins.push({
-      text: `add qword ptr [r15 + {COUNTER}], ${Math.max(1, Math.round(64 * lines))}`,
+      text: `add qword ptr [r15 + {COUNTER}], ${farAdvanceBytes(lines)}`,
       far: input.streams + k,
     });
     pos++;

@@ -6,7 +6,7 @@
 // clobbered.
 import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
-import { type BlockBody, chaseRegister, generateBlock, streamRegisters } from './block.ts';
+import { type BlockBody, chaseRegister, farAdvanceBytes, generateBlock, streamRegisters } from './block.ts';
 import { cacheTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
 import { type BodyShape, cOverheadPerBlock, type StringStart, shapeBody } from './layout.ts';
 import { Random } from './random.ts';
@@ -167,7 +167,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
       }
       const iterations = Math.max(1, Math.round((b.instructions - fixed(body)) / body.count));
       body.farAdvance.forEach((lines, k) => {
-        const taken = (Math.max(1, Math.round(64 * lines)) / 64) * iterations;
+        const taken = (farAdvanceBytes(lines) / 64) * iterations;
         if (lines > 0) farLines[k] = (farLines[k] ?? 0) + taken / b.replicas;
       });
       return { body, iterations };
@@ -440,13 +440,13 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
   // region is touched once, largest first, so that whichever cache a machine has holds the smallest ones as it
   // would after a long run (a far region walked a fraction of a line per invocation takes thousands of them to come
   // round once).
-  const resident = new Map<string, { offset: number; bytes: number }>();
+  const allRegions = new Map<string, { offset: number; bytes: number }>();
   for (const code of codes) {
     for (const r of code.regions) {
-      if (r) resident.set(`${r.offset}:${r.bytes}`, { offset: r.offset, bytes: r.bytes });
+      if (r) allRegions.set(`${r.offset}:${r.bytes}`, { offset: r.offset, bytes: r.bytes });
     }
   }
-  for (const r of [...resident.values()].sort((a, b) => b.bytes - a.bytes || a.offset - b.offset))
+  for (const r of [...allRegions.values()].sort((a, b) => b.bytes - a.bytes || a.offset - b.offset))
     initData.push(`    ditto_body_touch(base + ${r.offset}, ${r.bytes / 64}u);`);
   initData.push('}');
   init.push('}');

@@ -16,9 +16,10 @@ export interface GeneratedBody {
  * P = l/D invocations. A far stream takes the next A lines of its region per invocation, cyclically, so P = l/A.
  * A stream touching A distinct lines per invocation holds F = min(l·u, A·P) of them (u: the share of its window it
  * touches), and meanwhile every other stream t touches min(F_t, A_t·P) distinct lines (the string area all of its
- * lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at least its window) is the largest whose
- * distance stays within 0.85 of its bin (regions are contiguous and walked line after line, so their lines spread
- * evenly over the sets and such distances still hit). A few rounds settle the coupling.
+ * lines). The LRU stack distance of the stream's lines is the sum; each region (a power of two of lines, at least
+ * its window) is the largest whose distance stays within 0.85 of its bin (regions are contiguous and walked line
+ * after line, so their lines spread evenly over the sets and such distances still hit). A few rounds settle the
+ * coupling.
  * A far stream whose bin is smaller than what one invocation touches cannot come back within it from one
  * invocation to the next (nginx: 8-32 KiB bins of 100-200 operands each, more than 32 KiB touched per
  * invocation): its region gets fewer lines than it takes per invocation, which it then cycles through, so a line
@@ -37,28 +38,33 @@ export function solveRegions(
   const windows = own + shape.far.length;
   const n = windows + 1;
   const touches = new Array<number>(n).fill(0);
+  // Far streams and the ring have no window: at least one line.
   const minLines = new Array<number>(n).fill(1);
   const advance = new Array<number>(n).fill(0);
+  // Per own cursor, the share of its windows' lines its operands touch.
   const usage = new Array<number>(n).fill(1);
-  const slotsUsed = new Array<number>(n).fill(0);
-  const windowSum = new Array<number>(n).fill(0);
-  for (const block of body.blocks) {
-    for (const r of block.replicas) {
-      const share = r.iterations / block.replicas.length;
-      r.body.touches.forEach((t, s) => {
-        if (s < own || s === windows) touches[s] = (touches[s] ?? 0) + t * share;
-      });
-      r.body.windowLines.forEach((w, s) => {
-        if (s >= own || w === 0) return;
+  for (let s = 0; s < own; s++) {
+    let touched = 0;
+    let windowed = 0;
+    for (const block of body.blocks) {
+      for (const r of block.replicas) {
+        const share = r.iterations / block.replicas.length;
+        touches[s] = (touches[s] ?? 0) + (r.body.touches[s] ?? 0) * share;
+        const w = r.body.windowLines[s] ?? 0;
+        if (w === 0) continue;
         minLines[s] = Math.max(minLines[s] ?? 1, w);
         advance[s] = (advance[s] ?? 0) + w * share;
-        slotsUsed[s] = (slotsUsed[s] ?? 0) + (r.body.touches[s] ?? 0);
-        windowSum[s] = (windowSum[s] ?? 0) + w;
-      });
+        touched += r.body.touches[s] ?? 0;
+        windowed += w;
+      }
     }
+    if (windowed > 0) usage[s] = touched / windowed;
   }
-  for (let s = 0; s < own; s++)
-    usage[s] = (windowSum[s] ?? 0) > 0 ? (slotsUsed[s] ?? 0) / (windowSum[s] ?? 1) : 1;
+  for (const block of body.blocks) {
+    for (const r of block.replicas)
+      touches[windows] =
+        (touches[windows] ?? 0) + (r.body.touches[windows] ?? 0) * (r.iterations / block.replicas.length);
+  }
   // A far stream takes A lines per invocation: the next A of its region, cyclically (within the invocation when
   // the region holds fewer).
   body.farLines.forEach((a, k) => {
