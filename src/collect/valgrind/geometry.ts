@@ -31,14 +31,16 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const line = 64;
 
+const platformA: PlatformGeometry = {
+  name: 'A',
+  l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+  l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+  l2: { sizeBytes: 1 * MiB, assoc: 16, lineBytes: line },
+  llc: { sizeBytes: 30 * MiB, assoc: 15, lineBytes: line },
+};
+
 export const platforms: readonly PlatformGeometry[] = [
-  {
-    name: 'A',
-    l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
-    l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
-    l2: { sizeBytes: 1 * MiB, assoc: 16, lineBytes: line },
-    llc: { sizeBytes: 30 * MiB, assoc: 15, lineBytes: line },
-  },
+  platformA,
   {
     name: 'B',
     l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
@@ -54,13 +56,7 @@ export const platforms: readonly PlatformGeometry[] = [
  * 1 MiB is tuned without measuring platform B, which stays held out. Its LLC run is A's.
  */
 export const tuningGeometries: readonly PlatformGeometry[] = [
-  {
-    name: 'A-256K',
-    l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
-    l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
-    l2: { sizeBytes: 256 * KiB, assoc: 16, lineBytes: line },
-    llc: { sizeBytes: 30 * MiB, assoc: 15, lineBytes: line },
-  },
+  { ...platformA, name: 'A-256K', l2: { ...platformA.l2, sizeBytes: 256 * KiB } },
 ];
 
 /** Every geometry a measurement may name: the platforms, then the tuner's. */
