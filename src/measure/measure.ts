@@ -11,7 +11,7 @@ import { traceWhile } from '../collect/bpftrace/run.ts';
 import type { LoadOptions } from '../collect/load/options.ts';
 import { runDittoLoad } from '../collect/load/run.ts';
 import { processTree, readProcSnapshot } from '../collect/procfs/read.ts';
-import { cacheRunPlan, namedGeometries } from '../collect/valgrind/geometry.ts';
+import { cacheRunPlan } from '../collect/valgrind/geometry.ts';
 import { dittoLoadDriver, profileCpuBody } from '../collect/valgrind/runner.ts';
 import type { TargetSpec } from '../spec/target-spec.ts';
 import { loadOptionsForTarget } from './sweep.ts';
@@ -156,8 +156,8 @@ export async function measureService(
   let simulated: Measurement['simulated'] = [];
   if (options.simulated) {
     progress('simulated caches and branches (valgrind)');
-    const plan = cacheRunPlan({ platforms: namedGeometries(options.platforms) }).filter(
-      (p) => p.role.kind === 'platform',
+    const plan = cacheRunPlan().filter(
+      (p) => p.role.kind === 'platform' && options.platforms.includes(p.role.platform),
     );
     const body = await profileCpuBody(spec, { load: dittoLoadDriver(spec), plan, onProgress: progress });
     simulated = body.body.platforms.map((p) => ({

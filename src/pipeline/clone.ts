@@ -17,7 +17,6 @@ import { profileTarget } from '../profile/run.ts';
 import { buildReport } from '../report/build.ts';
 import { readReportInputs, writeReportFiles } from '../report/files.ts';
 import type { TargetSpec } from '../spec/target-spec.ts';
-import { tuningPlatforms } from '../tune/propose.ts';
 import { tuneClone } from '../tune/tune.ts';
 
 const progressLogger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
@@ -97,7 +96,7 @@ export async function cloneService(spec: TargetSpec, options: CloneOptions): Pro
           await tuneClone(spec, dir, {
             iterations: options.tuneIterations,
             minutes: options.tuneMinutes,
-            platforms: tuningPlatforms,
+            platforms: ['A'],
             durationS: options.windowS,
             onProgress: (m) => {
               task.output = m;

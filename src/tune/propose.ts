@@ -5,8 +5,7 @@
 // platforms it is measured on; 1 is the goal). A knob steps from the iteration where its metric came closest so
 // far (so a step that made things worse, or a noisy measurement, is not built upon): a secant through that point
 // and the latest other one at which the knob differed, when their slope has the expected (positive) sign; otherwise
-// a proportional guess, ratio ∝ knob^e. A pairing may read its metric on one platform only, or relative to another
-// platform's (a knob whose tier lies between two platforms' caches). Every step is damped, bounded to a factor per iteration and clamped to the
+// a proportional guess, ratio ∝ knob^e. Every step is damped, bounded to a factor per iteration and clamped to the
 // knob's safe range, and kept inside the values already measured on either side of the goal. A knob whose metric is
 // within its goal on every platform (in the latest iteration) stays put.
 import type { Tuning } from '../artifacts/tuning.ts';
@@ -24,56 +23,18 @@ export interface KnobPairing {
   knob: string;
   /** The metric (compare.ts name) the knob mainly drives; it must rise with the knob. */
   metric: string;
-  /** Only this platform's rows of the metric (every platform's when absent). */
-  platform?: string;
-  /** The ratio is divided by the metric's ratio on this platform: what this knob adds to the other's. */
-  relativeTo?: string;
   min: number;
   max: number;
   /** Exponent of the proportional first guess: ratio ∝ knob^elasticity. */
   elasticity: number;
 }
 
-/**
- * The geometries a tune measures (collect/valgrind/geometry.ts): platform A, and A with a 256 KiB L2. Platform B
- * stays held out: the clone is judged on it without having been tuned against it.
- */
-export const tuningPlatforms = ['A', 'A-256K'] as const;
-
-/**
- * The body emitter's knobs (src/emit/body) and the simulated metric each drives. The d-cache tiers are nested
- * (knobs.ts): the 256 KiB one sets the L2 rate of a 256 KiB L2 (A-256K's) alone; A's (1 MiB) is that times what
- * the 1 MiB tier keeps of it, so that knob reads A's ratio over A-256K's; the LLC rate behind A's 1 MiB L2 moves
- * with the 16 MiB tier alone.
- */
+/** The body emitter's knobs (src/emit/body) and the simulated metric each drives. */
 export const knobPairings: readonly KnobPairing[] = [
   { knob: bodyKnobs.instructions, metric: 'instructions_per_request', min: 0.2, max: 5, elasticity: 1 },
   { knob: bodyKnobs.dcacheBeyondL1, metric: 'l1d_miss_rate', min: 0.05, max: 20, elasticity: 1 },
-  {
-    knob: bodyKnobs.dcacheBeyondL2,
-    metric: 'l2_miss_rate',
-    platform: 'A-256K',
-    min: 0.05,
-    max: 20,
-    elasticity: 1,
-  },
-  {
-    knob: bodyKnobs.dcacheBeyondLargeL2,
-    metric: 'l2_miss_rate',
-    platform: 'A',
-    relativeTo: 'A-256K',
-    min: 0.05,
-    max: 20,
-    elasticity: 1,
-  },
-  {
-    knob: bodyKnobs.dcacheBeyondLlc,
-    metric: 'llc_miss_rate',
-    platform: 'A',
-    min: 0.05,
-    max: 20,
-    elasticity: 1,
-  },
+  { knob: bodyKnobs.dcacheBeyondL2, metric: 'l2_miss_rate', min: 0.05, max: 20, elasticity: 1 },
+  { knob: bodyKnobs.dcacheBeyondLlc, metric: 'llc_miss_rate', min: 0.05, max: 20, elasticity: 1 },
   { knob: bodyKnobs.icacheBeyondL1, metric: 'l1i_miss_rate', min: 0.05, max: 20, elasticity: 1 },
   { knob: bodyKnobs.hardBranches, metric: 'branch_mispredict_rate', min: 0.05, max: 20, elasticity: 1 },
 ];
@@ -89,28 +50,22 @@ export const defaultProposeOptions: ProposeOptions = { damping: 0.7, maxStepFact
 
 const knobValue = (knobs: Knobs, name: string) => knobs[name] ?? 1;
 
-/** The rows of a metric (on one platform, when given). */
-const rowsOf = (o: Observation, metric: string, platform?: string) =>
-  o.metrics.filter((m) => m.metric === metric && (platform === undefined || m.platform === platform));
+/** The rows of a metric whose ratio is defined (the original is not 0). */
+const rowsOf = (o: Observation, metric: string) =>
+  o.metrics.filter((m) => m.metric === metric && m.original !== 0);
 
-/** Mean clone/original ratio of a metric over its platforms (or one), or undefined when it was not measured. */
-function metricRatio(o: Observation, metric: string, platform?: string): number | undefined {
-  const rows = rowsOf(o, metric, platform).filter((m) => m.original !== 0);
+/** Mean clone/original ratio of a metric over its platforms, or undefined when it was not measured. */
+export function metricRatio(o: Observation, metric: string): number | undefined {
+  const rows = rowsOf(o, metric);
   if (rows.length === 0) return undefined;
   return rows.reduce((s, m) => s + m.clone / m.original, 0) / rows.length;
 }
 
-/** The ratio a pairing's knob drives (see KnobPairing), or undefined when it was not measured. */
-function pairingRatio(o: Observation, p: KnobPairing): number | undefined {
-  const r = metricRatio(o, p.metric, p.platform);
-  if (r === undefined || p.relativeTo === undefined) return r;
-  const base = metricRatio(o, p.metric, p.relativeTo);
-  return base === undefined || base === 0 ? undefined : r / base;
-}
-
-/** Every row of the metric (on the platform, when given) is within its goal. */
-function withinGoal(o: Observation, metric: string, platform?: string): boolean {
-  return rowsOf(o, metric, platform).every((m) => m.relError !== null && m.relError <= m.goal + 1e-12);
+/** Every row of the metric is within its goal. */
+export function withinGoal(o: Observation, metric: string): boolean {
+  return o.metrics
+    .filter((m) => m.metric === metric)
+    .every((m) => m.relError !== null && m.relError <= m.goal + 1e-12);
 }
 
 /** The metrics the pairings tune (those measured). */
@@ -133,17 +88,9 @@ export function score(o: Observation, pairings: readonly KnobPairing[]): number 
 
 const significant = (x: number) => Number(x.toPrecision(4));
 
-/** The pairing's rows are within their goal; a relative pairing's ratio is (A's right while A-256K's is off: when
- * the other knob moves A-256K, it moves A along, and this knob moves against it to keep A where it is). */
-function settled(o: Observation, p: KnobPairing): boolean {
-  if (p.relativeTo === undefined) return withinGoal(o, p.metric, p.platform);
-  const goal = Math.min(...rowsOf(o, p.metric, p.platform).map((m) => m.goal));
-  return Math.abs((pairingRatio(o, p) ?? 1) - 1) <= goal + 1e-12;
-}
-
-/** How far a pairing's ratio is from 1, or undefined when not measured. */
-function miss(o: Observation, p: KnobPairing): number | undefined {
-  const r = pairingRatio(o, p);
+/** How far a metric is from its original: |ratio − 1|, or undefined when not measured. */
+function miss(o: Observation, metric: string): number | undefined {
+  const r = metricRatio(o, metric);
   return r === undefined ? undefined : Math.abs(r - 1);
 }
 
@@ -177,7 +124,7 @@ function goalBracket(
   let below = 0;
   let above = Number.POSITIVE_INFINITY;
   for (const o of current(history, p)) {
-    const r = pairingRatio(o, p);
+    const r = metricRatio(o, p.metric);
     const k = knobValue(o.knobs, p.knob);
     if (r !== undefined && r < 1) below = Math.max(below, k);
     if (r !== undefined && r > 1) above = Math.min(above, k);
@@ -189,26 +136,26 @@ function proposeKnob(history: readonly Observation[], p: KnobPairing, options: P
   const last = history.at(-1);
   if (!last) return 1;
   const kLast = knobValue(last.knobs, p.knob);
-  if (pairingRatio(last, p) === undefined || settled(last, p)) return kLast;
+  if (metricRatio(last, p.metric) === undefined || withinGoal(last, p.metric)) return kLast;
   // The anchor is the iteration where this metric came closest (the latest of equals): a step that made it worse,
   // or a noisy measurement, is not stepped from again. But when this knob has not moved since, the other knobs
   // moved the metric: the latest iteration is where this knob stands now.
   let anchor = last;
   for (const o of current(history, p)) {
-    const m = miss(o, p);
-    const a = miss(anchor, p);
+    const m = miss(o, p.metric);
+    const a = miss(anchor, p.metric);
     if (m !== undefined && a !== undefined && m < a - 1e-12) anchor = o;
   }
   if (Math.abs(Math.log(knobValue(anchor.knobs, p.knob) / kLast)) < 0.02) anchor = last;
   const k1 = knobValue(anchor.knobs, p.knob);
-  const r1 = pairingRatio(anchor, p) ?? 1;
+  const r1 = metricRatio(anchor, p.metric) ?? 1;
   // The secant's other point: the latest iteration at which this knob had another value.
   let previous: { k: number; r: number } | undefined;
   for (let i = history.length - 1; i >= 0 && !previous; i--) {
     const o = history[i];
     if (!o || o === anchor) continue;
     const k = knobValue(o.knobs, p.knob);
-    const r = pairingRatio(o, p);
+    const r = metricRatio(o, p.metric);
     if (r !== undefined && Math.abs(Math.log(k / k1)) > 1e-6) previous = { k, r };
   }
   let target: number;

@@ -1,6 +1,6 @@
 // The CPU body of one service (pure): everything profile.json needs from the callgrind window and the cache runs.
 import type { CacheRunRole } from '../../collect/valgrind/geometry.ts';
-import { knownGeometries } from '../../collect/valgrind/geometry.ts';
+import { platforms } from '../../collect/valgrind/geometry.ts';
 import { branchBehaviour } from './branches.ts';
 import { type CacheRunResult, cacheCurves, platformMissRates } from './cache.ts';
 import { dependencyDistances } from './dependencies.ts';
@@ -21,7 +21,7 @@ export interface CpuBodyInput {
 
 export function analyzeCpuBody(input: CpuBodyInput): CpuBody {
   const { program, requests, instructions } = input;
-  const platformRates = knownGeometries.flatMap((p) => {
+  const platformRates = platforms.flatMap((p) => {
     const run = (level: 'l2' | 'llc') =>
       input.cacheRuns.find(
         (r) => r.role.kind === 'platform' && r.role.platform === p.name && r.role.level === level,

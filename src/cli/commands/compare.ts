@@ -1,5 +1,4 @@
 import type { Command } from '@commander-js/extra-typings';
-import { namedGeometries } from '../../collect/valgrind/geometry.ts';
 import { DittoError } from '../../errors.ts';
 import { runComparison } from '../../measure/comparison.ts';
 import { formatComparison } from '../../report/comparison-table.ts';
@@ -36,7 +35,7 @@ export function registerCompare(program: Command): void {
         ...(flags.loads ? { loads: numbers('--loads', flags.loads) } : {}),
         durationS: parseDurationS(flags.duration, '--duration'),
         repeats: numbers('--repeat', flags.repeat)[0] ?? 1,
-        platforms: namedGeometries(flags.platform.split(',')).map((g) => g.name),
+        platforms: flags.platform.split(','),
         traced: flags.trace,
         simulated: flags.simulate,
         self: flags.self ?? false,

@@ -1,9 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
-import { namedGeometries } from '../../collect/valgrind/geometry.ts';
 import { DittoError } from '../../errors.ts';
 import { parseDurationS } from '../../spec/duration.ts';
 import { loadTargetSpec } from '../../spec/load.ts';
-import { tuningPlatforms } from '../../tune/propose.ts';
 import { formatTuning } from '../../tune/table.ts';
 import { tuneClone } from '../../tune/tune.ts';
 import { info, printJson, printLine } from '../output.ts';
@@ -29,7 +27,7 @@ export function registerTune(program: Command): void {
     .option('--iterations <n>', 'clones measured at most, the first with its current knobs', '6')
     .option('--minutes <m>', 'time budget', '10')
     .option('--seed <n>', "seed of the generated code (default: the clone's)")
-    .option('--platform <list>', 'cache geometries to simulate', tuningPlatforms.join(','))
+    .option('--platform <list>', 'cache geometries to simulate', 'A,B')
     .option('--duration <time>', 'measured time per native measurement', '2s')
     .option('--json', 'print tuning.json on stdout')
     .action(async (flags) => {
@@ -38,7 +36,7 @@ export function registerTune(program: Command): void {
         iterations: positive('--iterations', flags.iterations, true),
         minutes: positive('--minutes', flags.minutes, false),
         ...(flags.seed === undefined ? {} : { seed: Number(flags.seed) }),
-        platforms: namedGeometries(flags.platform.split(',')).map((g) => g.name),
+        platforms: flags.platform.split(','),
         durationS: parseDurationS(flags.duration, '--duration'),
         onProgress: info,
       });

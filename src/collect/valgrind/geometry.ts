@@ -1,11 +1,8 @@
-// Simulated cache geometries (pure): the two platforms compared in simulation, the tuner's own geometry and the
-// miss-ratio-curve sweep.
+// Simulated cache geometries (pure): the two platforms compared in simulation and the miss-ratio-curve sweep.
 // Valgrind simulates two levels (I1/D1 and a unified LL). A platform's three levels therefore take two runs: one
 // with LL = its L2 and one with LL = its LLC (the LLC behind the L1s directly; with an LLC 25–30× larger than the
 // L2, what misses it is nearly what misses it behind the L2). Geometries must have a power-of-two set count and at
 // least two lines (feasibility.md §4.3); 30 MiB and 25 MiB therefore use 15 and 25 ways.
-
-import { DittoError } from '../../errors.ts';
 
 export interface CacheLevel {
   sizeBytes: number;
@@ -31,16 +28,14 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const line = 64;
 
-const platformA: PlatformGeometry = {
-  name: 'A',
-  l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
-  l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
-  l2: { sizeBytes: 1 * MiB, assoc: 16, lineBytes: line },
-  llc: { sizeBytes: 30 * MiB, assoc: 15, lineBytes: line },
-};
-
 export const platforms: readonly PlatformGeometry[] = [
-  platformA,
+  {
+    name: 'A',
+    l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+    l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+    l2: { sizeBytes: 1 * MiB, assoc: 16, lineBytes: line },
+    llc: { sizeBytes: 30 * MiB, assoc: 15, lineBytes: line },
+  },
   {
     name: 'B',
     l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
@@ -49,30 +44,6 @@ export const platforms: readonly PlatformGeometry[] = [
     llc: { sizeBytes: 25 * MiB, assoc: 25, lineBytes: line },
   },
 ];
-
-/**
- * Geometries only the tuner measures. A-256K is platform A with a 256 KiB L2 (16-way, as A's): a point of the miss
- * curve between B's L2 and A's, one the profile's curve holds too, so that the working-set tier between 256 KiB and
- * 1 MiB is tuned without measuring platform B, which stays held out. Its LLC run is A's.
- */
-export const tuningGeometries: readonly PlatformGeometry[] = [
-  { ...platformA, name: 'A-256K', l2: { ...platformA.l2, sizeBytes: 256 * KiB } },
-];
-
-/** Every geometry a measurement may name: the platforms, then the tuner's. */
-export const knownGeometries: readonly PlatformGeometry[] = [...platforms, ...tuningGeometries];
-
-/** The geometries of these names (a `--platform` list), or a usage error naming the unknown one. */
-export function namedGeometries(names: readonly string[]): PlatformGeometry[] {
-  return names.map((name) => {
-    const g = knownGeometries.find((k) => k.name === name);
-    if (!g)
-      throw new DittoError('DITTO_USAGE', `--platform: no cache geometry is named "${name}"`, {
-        hint: `use some of ${knownGeometries.map((k) => k.name).join(', ')}`,
-      });
-    return g;
-  });
-}
 
 export function isValidLevel(level: CacheLevel): boolean {
   const lines = level.sizeBytes / level.lineBytes;
@@ -100,14 +71,11 @@ export interface CacheRunPlan {
 }
 
 /**
- * The runs that measure the miss-ratio curves (128 B … 64 MiB) and the platform miss rates (of `platforms`, by
- * default A and B). Each run yields two curve points per stream: the L1 size (I1/D1 misses) and the LL size (LL
- * misses), the LL 1024× the L1 so that the L1 in front of it filters only accesses the LL would hit anyway. The
- * platform runs add their own points.
+ * The runs that measure the miss-ratio curves (128 B … 64 MiB) and the platform miss rates. Each run yields two
+ * curve points per stream: the L1 size (I1/D1 misses) and the LL size (LL misses), the LL 1024× the L1 so that the
+ * L1 in front of it filters only accesses the LL would hit anyway. The platform runs add their own points.
  */
-export function cacheRunPlan(
-  options: { minBytes?: number; maxBytes?: number; platforms?: readonly PlatformGeometry[] } = {},
-): CacheRunPlan[] {
+export function cacheRunPlan(options: { minBytes?: number; maxBytes?: number } = {}): CacheRunPlan[] {
   const minBytes = options.minBytes ?? 128;
   const maxBytes = options.maxBytes ?? 64 * MiB;
   const sizes: number[] = [];
@@ -122,7 +90,7 @@ export function cacheRunPlan(
       geometry: { i1: sweepLevel(small, 8), d1: sweepLevel(small, 8), ll: sweepLevel(large, 16) },
     });
   }
-  for (const p of options.platforms ?? platforms) {
+  for (const p of platforms) {
     for (const level of ['l2', 'llc'] as const) {
       runs.push({
         role: { kind: 'platform', platform: p.name, level },

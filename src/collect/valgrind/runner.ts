@@ -333,18 +333,8 @@ export async function profileCpuBody(spec: TargetSpec, options: ValgrindRunOptio
     { role: main.role, geometry: main.geometry, totals: window.totals, requests: window.requests },
   ];
   const rest = plan.filter((_, i) => i !== mainIndex);
-  // A geometry two roles share (the tuner's A-256K takes A's LLC run) is simulated once.
-  const key = (g: CacheGeometry) => geometryArgs(g).join(' ');
-  const toRun = new Set(rest.map((p) => key(p.geometry)));
-  toRun.delete(key(main.geometry));
-  let n = 0;
-  for (const p of rest) {
-    const done = cacheRuns.find((r) => key(r.geometry) === key(p.geometry));
-    if (done) {
-      cacheRuns.push({ ...done, role: p.role });
-      continue;
-    }
-    progress(`callgrind: cache window ${++n}/${toRun.size} (${describe(p.geometry)})`);
+  for (const [n, p] of rest.entries()) {
+    progress(`callgrind: cache window ${n + 1}/${rest.length} (${describe(p.geometry)})`);
     const w = await timed('caches', () =>
       callgrindWindow(spec, [...commonArgs, ...geometryArgs(p.geometry)], options.load),
     );

@@ -19,11 +19,9 @@ export const bodyKnobs = {
   pointerChase: 'body.pointerChase',
   /** Largest data region in MiB (absolute, default 64). */
   maxRegionMiB: 'body.maxRegionMiB',
-  /** d-cache working-set shares above 32 KiB, 256 KiB, 1 MiB and 16 MiB (knobs.ts): the L1d miss rate, the L2
-   * miss rates of a 256 KiB L2 (B) and of a 1 MiB one (A), the LLC miss rate. */
+  /** d-cache working-set shares above 32 KiB, 256 KiB and 16 MiB (knobs.ts): L1d, L2 and LLC miss rates. */
   dcacheBeyondL1: 'body.dcacheBeyondL1',
   dcacheBeyondL2: 'body.dcacheBeyondL2',
-  dcacheBeyondLargeL2: 'body.dcacheBeyondLargeL2',
   dcacheBeyondLlc: 'body.dcacheBeyondLlc',
   /** i-cache working-set share above 32 KiB (knobs.ts), run as cold code (layout.ts): the L1i miss rate. */
   icacheBeyondL1: 'body.icacheBeyondL1',
@@ -37,7 +35,6 @@ function tunedBody(plan: BodyPlan, knobs: Record<string, number>): BodyPlan {
   const dcache = scaleWorkingSetTail(plan.cache.dcache, plan.cache.sizesBytes, [
     tier(cacheTiers.l1, bodyKnobs.dcacheBeyondL1),
     tier(cacheTiers.l2, bodyKnobs.dcacheBeyondL2),
-    tier(cacheTiers.largeL2, bodyKnobs.dcacheBeyondLargeL2),
     tier(cacheTiers.llc, bodyKnobs.dcacheBeyondLlc),
   ]);
   const icache = scaleWorkingSetTail(plan.cache.icache, plan.cache.sizesBytes, [

@@ -4,10 +4,9 @@
 // * d-cache tails, nested: the first tier (the smallest threshold) scales the share of all accesses that goes to
 //   bins above it; each next tier scales the share of the previous tier's tail that goes above its own threshold.
 //   Within a segment the bins keep their proportions, and the bins at or below the smallest threshold give or take
-//   the difference, so the accesses per request stay as profiled. The tiers at 32 KiB, 256 KiB, 1 MiB and 16 MiB
-//   thus move the L1d miss rate, the local miss rate (misses per L1 miss) of a 256 KiB L2 (platform B's), that of
-//   a 1 MiB L2 (platform A's) relative to the 256 KiB one, and the LLC's local rate behind a 1 MiB L2, each
-//   leaving the others' ratios alone: the tuner moves one knob per metric and relies on that.
+//   the difference, so the accesses per request stay as profiled. The tiers at 32 KiB, 256 KiB and 16 MiB thus move
+//   the L1d miss rate, the L2's local miss rate (L2 misses per L1 miss) and the LLC's, each leaving the others'
+//   ratios alone: the tuner moves one knob per metric and relies on that.
 // * Hard branches: the execution share of the branch sites whose taken rate is neither exactly 0 nor exactly 1 (the
 //   ones that test PRNG bits and mispredict) is multiplied by a factor; the always / never taken sites give or
 //   take the difference.
@@ -20,13 +19,7 @@ export interface TailTier {
   factor: number;
 }
 
-/** The L1s; the L2s of platforms B and A (collect/valgrind/geometry.ts); a threshold below both platforms' LLCs. */
-export const cacheTiers = {
-  l1: 32 * 1024,
-  l2: 256 * 1024,
-  largeL2: 1024 * 1024,
-  llc: 16 * 1024 * 1024,
-} as const;
+export const cacheTiers = { l1: 32 * 1024, l2: 256 * 1024, llc: 16 * 1024 * 1024 } as const;
 
 type Curve = BodyPlan['cache']['dcache'];
 

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { parseCostSummary } from '../../../../src/collect/valgrind/cachegrind.ts';
-import {
-  cacheRunPlan,
-  isValidLevel,
-  knownGeometries,
-  namedGeometries,
-  platforms,
-} from '../../../../src/collect/valgrind/geometry.ts';
+import { cacheRunPlan, isValidLevel, platforms } from '../../../../src/collect/valgrind/geometry.ts';
 import { parseObjdump } from '../../../../src/collect/valgrind/objdump.ts';
 import { valgrindFdLimit } from '../../../../src/collect/valgrind/runner.ts';
 import { DittoError } from '../../../../src/errors.ts';
@@ -65,30 +59,9 @@ test('cache plan: 128 B … 64 MiB, every geometry acceptable to valgrind, L1 an
   assert.equal(Math.min(...sizes), 128);
   assert.equal(Math.max(...sizes), 64 * 1024 * 1024);
   assert.equal(plan.filter((p) => p.role.kind === 'platform').length, 2 * platforms.length);
-  for (const p of knownGeometries) for (const l of [p.l1i, p.l1d, p.l2, p.llc]) assert.ok(isValidLevel(l));
+  for (const p of platforms) for (const l of [p.l1i, p.l1d, p.l2, p.llc]) assert.ok(isValidLevel(l));
   assert.equal(isValidLevel({ sizeBytes: 64, assoc: 1, lineBytes: 64 }), false);
   assert.equal(isValidLevel({ sizeBytes: 100000, assoc: 8, lineBytes: 64 }), false);
-});
-
-test("geometries by name: the platforms and the tuner's; an unknown name is a usage error naming it", () => {
-  assert.deepEqual(
-    namedGeometries(['A', 'A-256K']).map((g) => g.l2.sizeBytes),
-    [1024 * 1024, 256 * 1024],
-  );
-  const tuning = cacheRunPlan({ platforms: namedGeometries(['A-256K']) }).filter(
-    (p) => p.role.kind === 'platform',
-  );
-  assert.equal(tuning.length, 2);
-  // A-256K's LLC run is platform A's, which the runner then simulates once for both.
-  const llc = (name: string) =>
-    cacheRunPlan({ platforms: namedGeometries([name]) }).find(
-      (p) => p.role.kind === 'platform' && p.role.level === 'llc',
-    )?.geometry;
-  assert.deepEqual(llc('A-256K'), llc('A'));
-  assert.throws(
-    () => namedGeometries(['A', 'C']),
-    (e) => e instanceof DittoError && e.code === 'DITTO_USAGE' && /"C"/.test(e.message),
-  );
 });
 
 test('fd limit under valgrind follows memcached -c', () => {
