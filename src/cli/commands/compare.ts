@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { namedPlatforms } from '../../collect/valgrind/geometry.ts';
 import { DittoError } from '../../errors.ts';
 import { runComparison } from '../../measure/comparison.ts';
 import { formatComparison } from '../../report/comparison-table.ts';
@@ -35,7 +36,7 @@ export function registerCompare(program: Command): void {
         ...(flags.loads ? { loads: numbers('--loads', flags.loads) } : {}),
         durationS: parseDurationS(flags.duration, '--duration'),
         repeats: numbers('--repeat', flags.repeat)[0] ?? 1,
-        platforms: flags.platform.split(','),
+        platforms: namedPlatforms(flags.platform.split(',')).map((p) => p.name),
         traced: flags.trace,
         simulated: flags.simulate,
         self: flags.self ?? false,

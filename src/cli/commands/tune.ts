@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { namedPlatforms } from '../../collect/valgrind/geometry.ts';
 import { DittoError } from '../../errors.ts';
 import { parseDurationS } from '../../spec/duration.ts';
 import { loadTargetSpec } from '../../spec/load.ts';
@@ -36,7 +37,7 @@ export function registerTune(program: Command): void {
         iterations: positive('--iterations', flags.iterations, true),
         minutes: positive('--minutes', flags.minutes, false),
         ...(flags.seed === undefined ? {} : { seed: Number(flags.seed) }),
-        platforms: flags.platform.split(','),
+        platforms: namedPlatforms(flags.platform.split(',')).map((p) => p.name),
         durationS: parseDurationS(flags.duration, '--duration'),
         onProgress: info,
       });

@@ -4,6 +4,8 @@
 // L2, what misses it is nearly what misses it behind the L2). Geometries must have a power-of-two set count and at
 // least two lines (feasibility.md §4.3); 30 MiB and 25 MiB therefore use 15 and 25 ways.
 
+import { DittoError } from '../../errors.ts';
+
 export interface CacheLevel {
   sizeBytes: number;
   assoc: number;
@@ -44,6 +46,18 @@ export const platforms: readonly PlatformGeometry[] = [
     llc: { sizeBytes: 25 * MiB, assoc: 25, lineBytes: line },
   },
 ];
+
+/** The platforms of these names (a `--platform` list), or a usage error naming the unknown one. */
+export function namedPlatforms(names: readonly string[]): PlatformGeometry[] {
+  return names.map((name) => {
+    const p = platforms.find((k) => k.name === name);
+    if (!p)
+      throw new DittoError('DITTO_USAGE', `--platform: no platform is named "${name}"`, {
+        hint: `use some of ${platforms.map((k) => k.name).join(', ')}`,
+      });
+    return p;
+  });
+}
 
 export function isValidLevel(level: CacheLevel): boolean {
   const lines = level.sizeBytes / level.lineBytes;

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { parseCostSummary } from '../../../../src/collect/valgrind/cachegrind.ts';
-import { cacheRunPlan, isValidLevel, platforms } from '../../../../src/collect/valgrind/geometry.ts';
+import {
+  cacheRunPlan,
+  isValidLevel,
+  namedPlatforms,
+  platforms,
+} from '../../../../src/collect/valgrind/geometry.ts';
 import { parseObjdump } from '../../../../src/collect/valgrind/objdump.ts';
 import { valgrindFdLimit } from '../../../../src/collect/valgrind/runner.ts';
 import { DittoError } from '../../../../src/errors.ts';
@@ -62,6 +67,17 @@ test('cache plan: 128 B … 64 MiB, every geometry acceptable to valgrind, L1 an
   for (const p of platforms) for (const l of [p.l1i, p.l1d, p.l2, p.llc]) assert.ok(isValidLevel(l));
   assert.equal(isValidLevel({ sizeBytes: 64, assoc: 1, lineBytes: 64 }), false);
   assert.equal(isValidLevel({ sizeBytes: 100000, assoc: 8, lineBytes: 64 }), false);
+});
+
+test('platforms by name; an unknown name is a usage error that names it', () => {
+  assert.deepEqual(
+    namedPlatforms(['B', 'A']).map((p) => p.l2.sizeBytes),
+    [256 * 1024, 1024 * 1024],
+  );
+  assert.throws(
+    () => namedPlatforms(['A', 'C']),
+    (e) => e instanceof DittoError && e.code === 'DITTO_USAGE' && /"C"/.test(e.message),
+  );
 });
 
 test('fd limit under valgrind follows memcached -c', () => {
