@@ -30,6 +30,8 @@ typedef struct {
     ditto_class_id pass_class[DITTO_OP_KINDS];
 } ditto_thread;
 
+/* Builds the process's body data region (work.c) now, not at the first thread's start. */
+void prepare_body_data(void);
 void thread_init(ditto_thread *t);
 void thread_release(ditto_thread *t);
 uint64_t rng_next(uint64_t s[4]);

@@ -69,6 +69,11 @@ static uint8_t *process_data(void)
     return data;
 }
 
+void prepare_body_data(void)
+{
+    (void)process_data();
+}
+
 void thread_init(ditto_thread *t)
 {
     memset(t, 0, sizeof *t);
