@@ -163,8 +163,7 @@ int main(int argc, char **argv)
      * thread still writes and touches tens of MiB (0.3 s under valgrind for redis's clone; its first request
      * waited that long). Forked workers build their own after the fork: each keeps its own copy (work.c). */
     create_data_file();
-    ditto_model model = ditto_clone_config.model;
-    if (model != DITTO_MODEL_PROCESS_WORKERS && model != DITTO_MODEL_PROCESS_PER_CONNECTION)
+    if (!model_forks())
         prepare_body_data();
     listen_on(host, port);
     run_model();

@@ -378,6 +378,12 @@ static void process_per_connection(void)
     stop_children();
 }
 
+int model_forks(void)
+{
+    ditto_model m = ditto_clone_config.model;
+    return m == DITTO_MODEL_PROCESS_WORKERS || m == DITTO_MODEL_PROCESS_PER_CONNECTION;
+}
+
 int run_model(void)
 {
     const ditto_config *cfg = &ditto_clone_config;

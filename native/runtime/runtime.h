@@ -110,6 +110,8 @@ extern sigset_t ditto_stop_signals;
 
 /* Runs the configured network model; returns when a stop signal arrives (in the process that must clean up). */
 int run_model(void);
+/* The configured model serves in forked processes. */
+int model_forks(void);
 void start_background(void);
 void set_nodelay(int fd);
 void set_nonblocking(int fd);

@@ -43,28 +43,26 @@ export function solveRegions(
   const advance = new Array<number>(n).fill(0);
   // Per own cursor, the share of its windows' lines its operands touch.
   const usage = new Array<number>(n).fill(1);
-  for (let s = 0; s < own; s++) {
-    let touched = 0;
-    let windowed = 0;
-    for (const block of body.blocks) {
-      for (const r of block.replicas) {
-        const share = r.iterations / block.replicas.length;
+  const touched = new Array<number>(own).fill(0);
+  const windowed = new Array<number>(own).fill(0);
+  for (const block of body.blocks) {
+    for (const r of block.replicas) {
+      const share = r.iterations / block.replicas.length;
+      touches[windows] = (touches[windows] ?? 0) + (r.body.touches[windows] ?? 0) * share;
+      for (let s = 0; s < own; s++) {
         touches[s] = (touches[s] ?? 0) + (r.body.touches[s] ?? 0) * share;
         const w = r.body.windowLines[s] ?? 0;
         if (w === 0) continue;
         minLines[s] = Math.max(minLines[s] ?? 1, w);
         advance[s] = (advance[s] ?? 0) + w * share;
-        touched += r.body.touches[s] ?? 0;
-        windowed += w;
+        touched[s] = (touched[s] ?? 0) + (r.body.touches[s] ?? 0);
+        windowed[s] = (windowed[s] ?? 0) + w;
       }
     }
-    if (windowed > 0) usage[s] = touched / windowed;
   }
-  for (const block of body.blocks) {
-    for (const r of block.replicas)
-      touches[windows] =
-        (touches[windows] ?? 0) + (r.body.touches[windows] ?? 0) * (r.iterations / block.replicas.length);
-  }
+  windowed.forEach((w, s) => {
+    if (w > 0) usage[s] = (touched[s] ?? 0) / w;
+  });
   // A far stream takes A lines per invocation: the next A of its region, cyclically (within the invocation when
   // the region holds fewer).
   body.farLines.forEach((a, k) => {
