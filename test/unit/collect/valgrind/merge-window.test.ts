@@ -8,6 +8,7 @@ import {
 } from '../../../../src/collect/valgrind/callgrind.ts';
 import { parseObjdump } from '../../../../src/collect/valgrind/objdump.ts';
 import {
+  checkDumpZeroed,
   checkWindowWork,
   effectiveIds,
   minInstructionsPerRequest,
@@ -148,4 +149,22 @@ test('effective ids come from the Uid:/Gid: lines of /proc/PID/status', () => {
   const status = 'Name:\tnginx\nUid:\t0\t65534\t65534\t65534\nGid:\t0\t65533\t65533\t65533\n';
   assert.deepEqual(effectiveIds(status), { uid: 65534, gid: 65533 });
   assert.throws(() => effectiveIds('Name:\tx\n'), /no Uid/);
+});
+
+test('a window dump whose cost lines outgrow its summary is refused (counters not fully zeroed)', () => {
+  // Header lines of two real window dumps of a loop calling labs() through the PLT 1001 times per iteration: zeroed
+  // with `callgrind_control -z`, the PLT jumps of the 2 s before the window stayed in the cost lines; zeroed with a
+  // dump, they did not. Trailing zero counts are left out of summary lines.
+  const leaked =
+    'events: Ir Bc Bcm Bi Bim\nsummary: 8891792 809224 806 806806\ntotals: 10304206 809224 806 2219217 3\n';
+  const clean =
+    'events: Ir Bc Bcm Bi Bim\nsummary: 8604960 783120 780 780780\ntotals: 8604960 783120 780 780780\n';
+  checkDumpZeroed(clean, 'window dump');
+  assert.throws(
+    () => checkDumpZeroed(leaked, 'window dump'),
+    (e: unknown) =>
+      e instanceof DittoError &&
+      e.code === 'DITTO_TOOL_FAILED' &&
+      /^window dump: its cost lines sum to more than its summary/.test(e.message),
+  );
 });
