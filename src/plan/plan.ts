@@ -4,7 +4,7 @@ import type { Profile, RequestClass } from '../artifacts/profile.ts';
 import { readinessCalls } from '../collect/bpftrace/script.ts';
 import { DittoError } from '../errors.ts';
 import { responseFraming } from './framing.ts';
-import { bodyInstructions } from './runtime-cost.ts';
+import { bodyIndirectJumps, bodyInstructions } from './runtime-cost.ts';
 
 /**
  * Knobs, 1 = as profiled (the tuner moves them): `instructions.<class>` scales a class's dynamic instructions
@@ -182,7 +182,11 @@ function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan 
   return {
     instructions: bodyInstructions(profile.protocol, cls, body.instructionsPerRequest * scale),
     mix: body.mix,
-    branches: body.branches,
+    // A body plan's indirect jumps are the body's: the runtime makes the rest.
+    branches: {
+      ...body.branches,
+      indirectPerRequest: bodyIndirectJumps(profile.protocol, cls, body.branches.indirectPerRequest),
+    },
     dependencies: body.dependencies,
     stringOps: body.stringOps,
     cache: extendToLlc(body),

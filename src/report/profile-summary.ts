@@ -115,7 +115,7 @@ function cpu(p: Profile): string {
         pct(pl.branchMispredictRate, 2),
       ]);
       return [
-        `${cls}: ${n(body.instructionsPerRequest)} instructions per request; ${n(body.branches.conditionalPerRequest)} conditional branches (${pct(body.branches.takenShare)} taken); ${n(body.stringOps.repBytesPerRequest)} B by rep string ops`,
+        `${cls}: ${n(body.instructionsPerRequest)} instructions per request; ${n(body.branches.conditionalPerRequest)} conditional branches (${pct(body.branches.takenShare)} taken), ${n(body.branches.indirectPerRequest)} indirect jumps (${pct(body.branches.indirectMispredictRate)} mispredicted); ${n(body.stringOps.repBytesPerRequest)} B by rep string ops`,
         `  mix: ${mix}`,
         formatTable(
           ['platform', 'L1i miss', 'L1d miss', 'L2 miss', 'LLC miss', 'branch mispredict'],

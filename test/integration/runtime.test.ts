@@ -25,7 +25,7 @@ import { dittoLoadDriver, profileCpuBody } from '../../src/collect/valgrind/runn
 import { emitCloneBuild, runtimeSourceFiles } from '../../src/emit/runtime/build.ts';
 import { emitRuntimeConfig } from '../../src/emit/runtime/config.ts';
 import { packagePath } from '../../src/package-root.ts';
-import { runtimeInstructions } from '../../src/plan/runtime-cost.ts';
+import { runtimeIndirectJumps, runtimeInstructions } from '../../src/plan/runtime-cost.ts';
 import { targetSpecSchema } from '../../src/spec/target-spec.ts';
 import { freePort, waitForPort } from '../../src/sys/ports.ts';
 import { type RunningProcess, run, start, stopAll } from '../../src/sys/process.ts';
@@ -531,7 +531,7 @@ for (const [protocol, receive, send] of [
   });
 }
 
-test('the runtime instruction table (src/plan/runtime-cost.ts) is within 10% of a fresh callgrind measurement', async () => {
+test('the runtime tables (src/plan/runtime-cost.ts) are within 10% (indirect jumps: 2) of a fresh callgrind measurement', async () => {
   // As the profile measures the original: one class at a time, the per-instruction callgrind window only.
   const window = cacheRunPlan().filter((p) => p.role.kind === 'platform' && p.role.level === 'l2');
   for (const [protocol, classes] of Object.entries(runtimeInstructions)) {
@@ -557,12 +557,19 @@ test('the runtime instruction table (src/plan/runtime-cost.ts) is within 10% of 
       });
       const run = await profileCpuBody(spec, { load: dittoLoadDriver(spec), plan: window.slice(0, 1) });
       const measured = run.body.instructionsPerRequest;
+      const jumps = run.body.branches.indirectPerRequest;
+      const jumpsTable =
+        (runtimeIndirectJumps[protocol as ClonePlan['protocol']] as Record<string, number>)[cls] ?? 0;
       console.error(
-        `# runtime instructions ${protocol} ${cls}: measured ${measured.toFixed(0)}, table ${table}`,
+        `# runtime ${protocol} ${cls}: instructions ${measured.toFixed(0)} (table ${table}), indirect jumps ${jumps.toFixed(1)} (table ${jumpsTable})`,
       );
       assert.ok(
         Math.abs(measured - table) / table < 0.1,
         `${protocol} ${cls}: ${measured.toFixed(0)}, table ${table}`,
+      );
+      assert.ok(
+        Math.abs(jumps - jumpsTable) < 2,
+        `${protocol} ${cls}: ${jumps} indirect jumps, table ${jumpsTable}`,
       );
     }
   }

@@ -1,5 +1,6 @@
-// Conditional-branch behaviour (pure): per-site taken rates from callgrind's jcnd counts, weighted by executions,
-// and valgrind's per-site mispredict rate (Bcm/Bc, from --branch-sim) as the transition proxy.
+// Branch behaviour (pure): per conditional site, its taken rate from callgrind's jcnd counts, weighted by executions,
+// and valgrind's mispredict rate (Bcm/Bc, from --branch-sim) as the transition proxy; indirect jumps (Bi) and their
+// mispredict rate (Bim/Bi).
 import type { Program } from './program.ts';
 import type { BranchBehaviour } from './schema.ts';
 
@@ -91,5 +92,6 @@ export function branchBehaviour(program: Program, requests: number): BranchBehav
       .sort((a, b) => a.minorityRate - b.minorityRate || a.mispredictRate - b.mispredictRate),
     conditionalMispredictRate: predicted > 0 ? mispredicted / predicted : null,
     indirectMispredictRate: indirect > 0 ? indirectMissed / indirect : null,
+    indirectPerRequest: requests > 0 ? indirect / requests : 0,
   };
 }

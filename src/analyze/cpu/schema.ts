@@ -29,6 +29,11 @@ export const branchBehaviourSchema = z.strictObject({
   /** Valgrind's simulated mispredict rates (conditional; indirect), geometry-independent. */
   conditionalMispredictRate: fraction.nullable(),
   indirectMispredictRate: fraction.nullable(),
+  /**
+   * Indirect jumps and calls per request, as valgrind's branch simulator counts them (returns are not counted; a
+   * PLT stub's jump counts at its call site). Absent from profiles made before it was recorded: none.
+   */
+  indirectPerRequest: nonNegative.default(0),
 });
 export type BranchBehaviour = z.infer<typeof branchBehaviourSchema>;
 

@@ -17,7 +17,7 @@
 //   from the body's far counters, which each iteration advances past its lines), [r11] (pointer chase) or a copy
 //   of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
-import { drawBranches } from './branches.ts';
+import { drawBranches, type IndirectSites } from './branches.ts';
 import type { Category, MemoryTarget } from './layout.ts';
 import { apportion, type Random } from './random.ts';
 import { Allocator, Distances, gpPool, xmmPool } from './registers.ts';
@@ -52,6 +52,8 @@ export interface BlockBody {
   farAdvance: number[];
   chaseLoads: number;
   calls: number;
+  /** Indirect jumps per iteration. */
+  jumps: number;
 }
 
 /** A far stream's counter advance per run of a loop body, in bytes (whole bytes of lines: the fraction of a line
@@ -77,6 +79,9 @@ export interface BlockInput {
   carry: number[];
   /** The invocation's last block: it takes every far operand still owed. */
   last: boolean;
+  /** Indirect jumps this loop body should make per iteration (a fraction: rounded here), drawn from `sites` as
+   * running `runs` times per invocation. */
+  indirect: { jumps: number; runs: number; sites: IndirectSites };
   random: Random;
 }
 
@@ -110,12 +115,20 @@ export function generateBlock(input: BlockInput): BlockBody {
   input.categories.forEach((c, i) => {
     byKey.set(`${c.ext}.${c.cls}.${c.mem}`, counts[i] ?? 0);
   });
-  const take = (key: string, n: number) => byKey.set(key, Math.max(0, (byKey.get(key) ?? 0) - n));
+  /** Takes n of a kind, as many as it has; returns how many it lacked. */
+  const take = (key: string, n: number) => {
+    const has = byKey.get(key) ?? 0;
+    byKey.set(key, Math.max(0, has - n));
+    return Math.max(0, n - has);
+  };
   const condKey = 'base.branch.cond.no_mem';
   const sites = Math.max(0, (byKey.get(condKey) ?? 0) - 1);
+  const jumps = Math.max(0, Math.round(input.indirect.jumps));
   // The sites are drawn first so that the PRNG steps they need (popped in this order, 32 fresh bits per step, a site
   // never straddling two) are known exactly and taken out of the mix.
-  const branchSites = drawBranches(input.branches, sites, random);
+  const conditional = drawBranches(input.branches, sites, random);
+  const jumpSites = input.indirect.sites.draw(jumps, input.indirect.runs);
+  const branchSites = jumps > 0 ? random.shuffle([...conditional, ...jumpSites]) : conditional;
   let plannedSteps = 0;
   let bitsAvailable = 0;
   for (const site of [...branchSites].reverse()) {
@@ -127,8 +140,18 @@ export function generateBlock(input: BlockInput): BlockBody {
     bitsAvailable -= site.bits;
   }
   const divs = (byKey.get('base.div.int.no_mem') ?? 0) + (byKey.get('base.div.int.mem_r') ?? 0);
+  // An indirect site is a `jmp` through a register loaded from a slot holding its target, or for two targets from
+  // two slots, one picked by a `test` and a `cmovz`. The slot loads are hits on lines of their own, made part of
+  // the memory operands below.
+  const twoTargets = jumpSites.filter((s) => s.bits > 0).length;
+  const slotLoads = jumps + twoTargets;
   take(condKey, sites + 1);
-  take('base.arith.int.no_mem', sites + 1 + 2 * input.streams + 6 * plannedSteps + divs);
+  take('base.branch.uncond.no_mem', jumps);
+  take('base.mov.uncond.mem_r', slotLoads);
+  // A block may have fewer conditional moves than its sites pick with (the body as a whole has them): the
+  // integer ALU gives the rest.
+  take('base.arith.int.no_mem', take('base.mov.cond.no_mem', twoTargets));
+  take('base.arith.int.no_mem', sites + 1 + twoTargets + 2 * input.streams + 6 * plannedSteps + divs);
   take('base.mov.uncond.no_mem', 3 * plannedSteps);
   const calls =
     (byKey.get('base.call.mem_w') ?? 0) +
@@ -152,7 +175,7 @@ export function generateBlock(input: BlockInput): BlockBody {
     for (const [key, count] of byKey) if (/mem_/.test(key) && !key.includes('div.int')) n += count;
     return n;
   };
-  const memoryOps = memoryOperands();
+  const memoryOps = memoryOperands() + slotLoads;
   const weight = Math.max(1e-9, input.weight);
   const exact = input.memory.map((m, i) => Math.max(0, m.share * memoryOps + (input.carry[i] ?? 0) / weight));
   const reuse = input.memory.findIndex((m) => m.kind === 'reuse');
@@ -189,7 +212,7 @@ export function generateBlock(input: BlockInput): BlockBody {
   if (sink >= 0) memQuota[sink] = Math.max(0, (memQuota[sink] ?? 0) - (memoryOps - memoryOperands()));
   const bag: string[] = [];
   for (const [key, n] of byKey) for (let i = 0; i < n; i++) bag.push(key);
-  for (let i = 0; i < sites; i++) bag.push('site');
+  for (let i = 0; i < sites + jumps; i++) bag.push('site');
   random.shuffle(bag);
   // Shuffled so that each kind is spread over the body.
   const targets: MemoryTarget[] = [];
@@ -285,10 +308,15 @@ export function generateBlock(input: BlockInput): BlockBody {
   ];
 
   let skipped = 0;
+  const jumpSlots: string[] = [];
   for (let k = 0; k < bag.length; k++) {
     const key = bag[k] ?? '';
     if (key === 'site') {
       const site = branchSites.pop() ?? { bits: 0, jnz: false };
+      if (site.indirect) {
+        indirectJump(site.bits);
+        continue;
+      }
       const to = label();
       if (site.bits === 0) emit('test r15, r15', ['r15'], []);
       else {
@@ -323,6 +351,10 @@ export function generateBlock(input: BlockInput): BlockBody {
     }
     emitKey(key);
   }
+  // The indirect jumps' target slots, out of the code.
+  if (jumpSlots.length > 0)
+    for (const text of ['.pushsection .data.rel.ro', '.p2align 3', ...jumpSlots, '.popsection'])
+      ins.push({ text, label: true });
   // Cursor updates of the own-cursor streams used here, then the loop control (printed by the caller).
   const pow2 = (n: number) => (n > 0 ? 2 ** Math.ceil(Math.log2(n)) : 0);
   const distinct = slots.map((n, s) => Math.min(n, windowCap(s)));
@@ -352,7 +384,45 @@ export function generateBlock(input: BlockInput): BlockBody {
     farAdvance,
     chaseLoads,
     calls,
+    jumps,
   };
+
+  /**
+   * An indirect jump to the next instruction, through a register loaded from a slot in read-only data that holds the
+   * address (a PLT stub jumps through the GOT alike; an address made by `lea` would be a constant that valgrind's
+   * translator folds into a direct jump). With bits > 0, a second slot holds the address of a `nop` before it,
+   * taken when the bits are all 0.
+   */
+  function indirectJump(bits: number): void {
+    if (bits > 0 && bitsLeft < bits) prngStep();
+    const common = label();
+    const rare = bits > 0 ? label() : undefined;
+    const slot = (target: string) => {
+      const at = label();
+      jumpSlots.push(`${at}: .quad ${target}`);
+      return at;
+    };
+    const t = gp.write(pos);
+    emit(`mov ${t}, qword ptr [rip + ${slot(common)}]`, [], [t]);
+    if (rare) {
+      const u = gp.write(pos, [t]);
+      emit(`mov ${u}, qword ptr [rip + ${slot(rare)}]`, [], [u]);
+      const shift = 32 - bitsLeft;
+      const mask = (((1 << bits) - 1) << shift) >>> 0;
+      bitsLeft -= bits;
+      emit(`test r13d, 0x${mask.toString(16)}`, ['r13'], []);
+      emit(`cmovz ${t}, ${u}`, [t, u], [t]);
+    }
+    emit(`jmp ${t}`, [t], []);
+    gp.exit();
+    xmm.exit();
+    if (rare) {
+      ins.push({ text: `${rare}:`, label: true });
+      emit('nop', [], []);
+      skipped += 1 - 2 ** -bits;
+    }
+    ins.push({ text: `${common}:`, label: true });
+  }
 
   function emitKey(key: string): void {
     if (key === 'call') {

@@ -1,5 +1,6 @@
 // Branch sites of a generated loop body (pure): how many PRNG bits each conditional branch tests, and in which
-// direction it jumps, drawn from the profiled taken-rate and mispredict histograms (block.ts prints them).
+// direction it jumps, drawn from the profiled taken-rate and mispredict histograms; how many bits pick each indirect
+// jump's target, so that they mispredict at the profiled rate (block.ts prints them).
 import type { BranchBehaviour } from '../../analyze/cpu/schema.ts';
 import type { Random } from './random.ts';
 
@@ -8,6 +9,8 @@ export interface BranchSite {
   bits: number;
   /** Jump when the tested value is non-zero (mostly taken) instead of zero. */
   jnz: boolean;
+  /** An indirect jump to one of two targets, the rarer one when all `bits` are zero (absent: conditional). */
+  indirect?: true;
 }
 
 /** PRNG bits whose minority outcome comes at `rate` (0: a deterministic site). */
@@ -51,4 +54,55 @@ export function drawBranches(b: BranchBehaviour, n: number, random: Random): Bra
         rates.length > 0 ? (rates[random.weighted(rates.map((r) => r.weight))]?.rate ?? 0) : minority;
       return { bits: bitsFor(rate), jnz: p > 0.5 };
     });
+}
+
+/** Valgrind's predictor guesses an indirect jump's last target: a site taking its rarer target with probability
+ * p = 2^-n mispredicts at 2p(1 − p) (1/2 for one bit). */
+const indirectMissRate = (bits: number) => (bits > 0 ? 2 * 2 ** -bits * (1 - 2 ** -bits) : 0);
+
+/**
+ * Indirect jump sites of one body, drawn so that their executions mispredict at the profiled rate: each site takes
+ * the number of PRNG bits (0: one target) that brings the body's mispredicts so far closest to that rate. (A loop
+ * body's one site runs every iteration: drawn at random per site, the body's rate would be left to chance.)
+ */
+export class IndirectSites {
+  private readonly rate: number;
+  private executions = 0;
+  private mispredicts = 0;
+  /** Conditional moves left for two-target sites (executions per invocation). */
+  private picks: number;
+
+  /** `picks`: the conditional moves the body's mix has per invocation; two-target sites use them up, no more. */
+  constructor(b: BranchBehaviour, picks: number) {
+    this.rate = b.indirectMispredictRate ?? 0;
+    this.picks = picks;
+  }
+
+  /** `n` sites that each run `executions` times per invocation. */
+  draw(n: number, executions: number): BranchSite[] {
+    const out: BranchSite[] = [];
+    for (let k = 0; k < n; k++) {
+      this.executions += executions;
+      const gap = (bits: number) =>
+        Math.abs(this.mispredicts + executions * indirectMissRate(bits) - this.rate * this.executions);
+      let best = 0;
+      // Up to 3 bits (a rate of 0.22 and more): lower rates would spend the few picks on few mispredicts.
+      if (executions <= this.picks)
+        for (let bits = 1; bits <= 3; bits++) if (gap(bits) < gap(best)) best = bits;
+      if (best > 0) this.picks -= executions;
+      this.mispredicts += executions * indirectMissRate(best);
+      out.push({ bits: best, jnz: false, indirect: true });
+    }
+    return out;
+  }
+
+  /** The state to return to when a block is generated again. */
+  save(): () => void {
+    const { executions, mispredicts, picks } = this;
+    return () => {
+      this.executions = executions;
+      this.mispredicts = mispredicts;
+      this.picks = picks;
+    };
+  }
 }

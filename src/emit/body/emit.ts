@@ -7,6 +7,7 @@
 import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, chaseRegister, farAdvanceBytes, generateBlock, streamRegisters } from './block.ts';
+import { IndirectSites } from './branches.ts';
 import { cacheTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
 import { type BodyShape, cOverheadPerBlock, type StringStart, shapeBody } from './layout.ts';
 import { Random } from './random.ts';
@@ -115,15 +116,31 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const own = shape.streams.length;
   const windows = own + shape.far.length;
   const carry = shape.memory.map(() => 0);
+  // The loop blocks make the invocation's indirect jumps, in proportion to their instructions; what the rounding
+  // of a block's jumps per iteration leaves is owed by the next.
+  const blockInstructions = shape.blocks.reduce((sum, b) => sum + b.instructions, 0);
+  const jumpsPerInstruction =
+    blockInstructions > 0 ? plan.branches.indirectPerRequest / blockInstructions : 0;
+  let owedJumps = 0;
+  const cmovShare = shape.categories.find(
+    (c) => c.ext === 'base' && c.cls === 'mov.cond' && c.mem === 'no_mem',
+  );
+  const indirectSites = new IndirectSites(plan.branches, (cmovShare?.share ?? 0) * blockInstructions);
   // Per far stream, the new lines an invocation takes (replicas: their average).
   const farLines = shape.far.map(() => 0);
   const blocks: BlockCode[] = shape.blocks.map((b, blockIndex) => {
+    const jumps = jumpsPerInstruction * b.instructions + owedJumps;
+    let jumpsMade = 0;
     const replicas = Array.from({ length: b.replicas }, (): Replica => {
       const owed = carry.slice();
+      // Iterations the body will run: estimated from its planned size, then from the first attempt.
+      let runs = Math.max(1, Math.round(b.instructions / b.bodyInstructions));
+      const restoreSites = indirectSites.save();
       const attempt = (bodyInstructions: number) => {
         owed.forEach((v, i) => {
           carry[i] = v;
         });
+        restoreSites();
         return generateBlock({
           categories: shape.categories,
           memory: shape.memory,
@@ -137,6 +154,8 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
           weight: Math.max(1, Math.round(b.instructions / b.bodyInstructions)),
           carry,
           last: blockIndex === shape.blocks.length - 1,
+          // Replicas are alternatives: each runs its share of the invocations.
+          indirect: { jumps: jumps / runs, runs: runs / b.replicas, sites: indirectSites },
           random,
         });
       };
@@ -151,9 +170,21 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
       // The iterations must hold the block's instructions: what taken branches skip, what the estimates missed
       // (far addressing, carried operands) and what rounding the iterations leaves is made up by generating the
       // body again, larger or smaller, a few times.
+      // Each attempt draws afresh, so a size does not always give the same count: the attempt whose iterations come
+      // closest to the block's instructions is kept, with the carried state it left.
+      const iterationsOf = (body: BlockBody) =>
+        Math.max(1, Math.round((b.instructions - fixed(body)) / body.count));
+      const missOf = (body: BlockBody) =>
+        Math.abs(fixed(body) + iterationsOf(body) * body.count - b.instructions);
+      let best: { body: BlockBody; carry: number[]; restoreSites: () => void } | undefined;
+      const keep = (body: BlockBody) => {
+        if (!best || missOf(body) < missOf(best.body))
+          best = { body, carry: carry.slice(), restoreSites: indirectSites.save() };
+        return body;
+      };
       let planned = b.bodyInstructions;
-      let body = attempt(planned);
-      const runs = Math.max(1, Math.round((b.instructions - fixed(body)) / body.count));
+      let body = keep(attempt(planned));
+      runs = Math.max(1, Math.round((b.instructions - fixed(body)) / body.count));
       let slope = 1;
       for (let round = 0; round < 5; round++) {
         const deficit = (b.instructions - fixed(body)) / runs - body.count;
@@ -161,17 +192,26 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
         if (Math.abs(deficit) < 1 || next === planned || next < 12) break;
         const previous = { planned, count: body.count };
         planned = next;
-        body = attempt(planned);
+        body = keep(attempt(planned));
         // Operands carried in from earlier blocks do not scale with the body: count grows slower than it.
         slope = Math.min(2, Math.max(0.25, (body.count - previous.count) / (planned - previous.planned)));
       }
-      const iterations = Math.max(1, Math.round((b.instructions - fixed(body)) / body.count));
+      if (best) {
+        body = best.body;
+        best.carry.forEach((v, i) => {
+          carry[i] = v;
+        });
+        best.restoreSites();
+      }
+      const iterations = iterationsOf(body);
       body.farAdvance.forEach((lines, k) => {
         const taken = (farAdvanceBytes(lines) / 64) * iterations;
         if (lines > 0) farLines[k] = (farLines[k] ?? 0) + taken / b.replicas;
       });
+      jumpsMade += (body.jumps * iterations) / b.replicas;
       return { body, iterations };
     });
+    owedJumps = jumps - jumpsMade;
     return { replicas };
   });
   return { fn, shape, blocks, farLines };

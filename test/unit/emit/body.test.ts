@@ -139,13 +139,69 @@ test('branch sites test PRNG bits at the rate the original mispredicted sites of
       if (!k.body) return k;
       const takenRate = k.body.branches.takenRate.map((b) => ({ ...b, fraction: b.lo === 0.25 ? 1 : 0 }));
       const joint = [{ minorityRate: 0.5, mispredictRate, fraction: 1 }];
-      return { ...k, body: { ...k.body, branches: { ...k.body.branches, takenRate, joint } } };
+      // No indirect sites: their targets are picked by PRNG bits too.
+      const branches = { ...k.body.branches, takenRate, joint, indirectPerRequest: 0 };
+      return { ...k, body: { ...k.body, branches } };
     });
     return emitBodies({ ...plan, classes, background: [] })[0]?.content ?? '';
   };
   // Predicted in the original: deterministic sites; mispredicted half the time: one random bit each.
   assert.doesNotMatch(withJoint(0), /test r13d/);
   assert.match(withJoint(0.5), /test r13d, 0x1\b/);
+});
+
+/** Executions per invocation of the lines of one body matching `pattern` (each asm statement runs `mov r14, I`
+ * times; replicas alternate). */
+function perInvocation(content: string, fn: string, pattern: RegExp): number {
+  const body = content.slice(content.indexOf(`void ditto_body_${fn}(`));
+  let n = 0;
+  for (const block of body
+    .slice(0, body.indexOf('\n}\n'))
+    .split(/\/\* block \d+: /)
+    .slice(1)) {
+    const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
+    for (const statement of block.split('__asm__').slice(1)) {
+      const iterations = Number(/mov r14, (\d+)/.exec(statement)?.[1] ?? 0);
+      n += ((statement.match(pattern) ?? []).length * iterations) / replicas;
+    }
+  }
+  return n;
+}
+
+test('indirect jumps: the planned number per invocation, one or two targets as the original mispredicted', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  const withSites = (indirectMispredictRate: number) => {
+    const classes = plan.classes.map((k) => {
+      if (!k.body) return k;
+      return { ...k, body: { ...k.body, branches: { ...k.body.branches, indirectMispredictRate } } };
+    });
+    return emitBodies({ ...plan, classes, background: [] })[0]?.content ?? '';
+  };
+  const predicted = withSites(0);
+  const mispredicted = withSites(0.5);
+  for (const c of plan.classes) {
+    const planned = c.body?.branches.indirectPerRequest ?? 0;
+    assert.ok(planned > 10);
+    for (const content of [predicted, mispredicted]) {
+      const jumps = perInvocation(content, `class_${c.name}`, /"jmp r[a-z0-9]+\\n/g);
+      assert.ok(Math.abs(jumps / planned - 1) < 0.05, `${c.name}: ${jumps} indirect jumps vs ${planned}`);
+    }
+    // Predicted in the original: one target; mispredicted half the time: two, picked by one PRNG bit, as many as
+    // the conditional moves of the body's mix allow.
+    assert.equal(perInvocation(predicted, `class_${c.name}`, /cmovz/g), 0);
+    const picks = perInvocation(
+      mispredicted,
+      `class_${c.name}`,
+      /"cmovz r[a-z0-9]+, r[a-z0-9]+\\n\\t"\n\s*"jmp/g,
+    );
+    const cmovs = (c.body?.mix.categories['base.mov.cond.no_mem'] ?? 0) * (c.body?.instructions ?? 0);
+    // (The budget is the loops' share of the conditional moves: within a tenth of the body's.)
+    assert.ok(
+      picks > 0.5 * Math.min(planned, cmovs) && picks < 1.1 * cmovs,
+      `${c.name}: ${picks} of ${cmovs} cmovs`,
+    );
+  }
+  assert.match(mispredicted, /test r13d, 0x1\b[^]*?cmovz (r[a-z0-9]+), r[a-z0-9]+\\n\\t"\n\s*"jmp \1\\n/);
 });
 
 test('shape: instruction budget, string ops and memory targets follow the plan', () => {

@@ -48,6 +48,10 @@ test('branches: taken-rate histogram from jcnd counts, mispredict proxy from the
   assert.ok((b.minorityRate[0]?.fraction ?? 0) > 0.5);
   assert.ok((b.conditionalMispredictRate ?? 1) < 0.05);
   assert.ok(b.takenShare > 0.2 && b.takenShare < 0.8);
+  // Indirect jumps and calls (PLT stubs, libevent's callbacks, switch tables): ~45 per request in this window, a
+  // fifth mispredicted by valgrind's last-target predictor.
+  assert.ok(b.indirectPerRequest > 30 && b.indirectPerRequest < 60, String(b.indirectPerRequest));
+  assert.ok((b.indirectMispredictRate ?? 0) > 0.1 && (b.indirectMispredictRate ?? 1) < 0.3);
 });
 
 test('rep string bytes per request: memset (stos) and memcpy (movs)', () => {
