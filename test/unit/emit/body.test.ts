@@ -201,7 +201,7 @@ test('indirect jumps: the planned number per invocation, one or two targets as t
       `${c.name}: ${picks} of ${cmovs} cmovs`,
     );
   }
-  assert.match(mispredicted, /test r13d, 0x1\b[^]*?cmovz (r[a-z0-9]+), r[a-z0-9]+\\n\\t"\n\s*"jmp \1\\n/);
+  assert.match(mispredicted, /test r13d, 0x1\b[\s\S]*?cmovz (r[a-z0-9]+), r[a-z0-9]+\\n\\t"\n\s*"jmp \1\\n/);
 });
 
 test('shape: instruction budget, string ops and memory targets follow the plan', () => {
