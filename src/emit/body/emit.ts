@@ -169,22 +169,21 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
       };
       // The iterations must hold the block's instructions: what taken branches skip, what the estimates missed
       // (far addressing, carried operands) and what rounding the iterations leaves is made up by generating the
-      // body again, larger or smaller, a few times.
-      // Each attempt draws afresh, so a size does not always give the same count: the attempt whose iterations come
-      // closest to the block's instructions is kept, with the carried state it left.
+      // body again, larger or smaller, a few times. Each attempt draws afresh, so a size does not always give the
+      // same count: the attempt whose iterations come closest is kept, with the carried state it left.
       const iterationsOf = (body: BlockBody) =>
         Math.max(1, Math.round((b.instructions - fixed(body)) / body.count));
       const missOf = (body: BlockBody) =>
         Math.abs(fixed(body) + iterationsOf(body) * body.count - b.instructions);
-      let best: { body: BlockBody; carry: number[]; restoreSites: () => void } | undefined;
-      const keep = (body: BlockBody) => {
-        if (!best || missOf(body) < missOf(best.body))
-          best = { body, carry: carry.slice(), restoreSites: indirectSites.save() };
-        return body;
-      };
+      const snapshot = (body: BlockBody) => ({
+        body,
+        carry: carry.slice(),
+        restoreSites: indirectSites.save(),
+      });
       let planned = b.bodyInstructions;
-      let body = keep(attempt(planned));
-      runs = Math.max(1, Math.round((b.instructions - fixed(body)) / body.count));
+      let body = attempt(planned);
+      let best = snapshot(body);
+      runs = iterationsOf(body);
       let slope = 1;
       for (let round = 0; round < 5; round++) {
         const deficit = (b.instructions - fixed(body)) / runs - body.count;
@@ -192,17 +191,16 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
         if (Math.abs(deficit) < 1 || next === planned || next < 12) break;
         const previous = { planned, count: body.count };
         planned = next;
-        body = keep(attempt(planned));
+        body = attempt(planned);
+        if (missOf(body) < missOf(best.body)) best = snapshot(body);
         // Operands carried in from earlier blocks do not scale with the body: count grows slower than it.
         slope = Math.min(2, Math.max(0.25, (body.count - previous.count) / (planned - previous.planned)));
       }
-      if (best) {
-        body = best.body;
-        best.carry.forEach((v, i) => {
-          carry[i] = v;
-        });
-        best.restoreSites();
-      }
+      body = best.body;
+      best.carry.forEach((v, i) => {
+        carry[i] = v;
+      });
+      best.restoreSites();
       const iterations = iterationsOf(body);
       body.farAdvance.forEach((lines, k) => {
         const taken = (farAdvanceBytes(lines) / 64) * iterations;
