@@ -9,8 +9,10 @@ export interface CacheLevelDesc {
 }
 
 export interface CostSummary {
-  /** Event name → total count (e.g. Ir, I1mr, D1mr, DLmw, Bc, Bcm). */
+  /** Event name → total count (e.g. Ir, I1mr, D1mr, DLmw, Bc, Bcm): the `totals:` line, else the `summary:` line. */
   totals: Record<string, number>;
+  /** The `summary:` line alone (the tool's own counters), when the file has one. */
+  summary?: Record<string, number>;
   /** Simulated caches as the tool reports them ("I1", "D1", "LL"). */
   caches: Record<string, CacheLevelDesc>;
 }
@@ -18,16 +20,18 @@ export interface CostSummary {
 export function parseCostSummary(text: string, what = 'valgrind output'): CostSummary {
   let events: string[] | undefined;
   let counts: number[] | undefined;
+  let summaryCounts: number[] | undefined;
   const caches: Record<string, CacheLevelDesc> = {};
   for (const line of text.split('\n')) {
     if (line.startsWith('events:')) events = line.slice(7).trim().split(/\s+/);
-    // A file can carry both; summary: comes first and totals: repeats it, so either will do.
+    // A file can carry both; summary: comes first and totals: (the sum of the cost lines) repeats it.
     else if (line.startsWith('summary:') || line.startsWith('totals:')) {
       counts = line
         .slice(line.indexOf(':') + 1)
         .trim()
         .split(/\s+/)
         .map(Number);
+      if (line.startsWith('summary:')) summaryCounts = counts;
     } else if (line.startsWith('desc:')) {
       const m =
         /^desc:\s+(\w+) cache:\s+([\d,]+) B, (\d+) B, (?:(\d+)-way associative|direct-mapped|fully associative)/.exec(
@@ -52,9 +56,7 @@ export function parseCostSummary(text: string, what = 'valgrind output'): CostSu
   if (counts.some((v) => !Number.isFinite(v))) {
     throw new DittoError('DITTO_TOOL_FAILED', `${what} has a malformed summary line`);
   }
-  const totals: Record<string, number> = {};
-  events.forEach((name, i) => {
-    totals[name] = counts?.[i] ?? 0;
-  });
-  return { totals, caches };
+  // Trailing zero counts are left out of a line.
+  const byEvent = (values: number[]) => Object.fromEntries(events.map((name, i) => [name, values[i] ?? 0]));
+  return { totals: byEvent(counts), ...(summaryCounts ? { summary: byEvent(summaryCounts) } : {}), caches };
 }

@@ -241,12 +241,13 @@ async function callgrindWindow(
     }
     // The file written at exit holds what followed the window; the window is the numbered dump.
     const files = readdirSync(outDir);
-    const texts = dumped.map((pid) => {
+    const dumps = dumped.map((pid) => {
       for (const file of files.filter((f) => f.startsWith(`clg.${pid}.`))) {
         const text = readFileSync(join(outDir, file), 'utf8');
         if (/^desc: Trigger: dump window$/m.test(text) && /^totals:/m.test(text)) {
-          checkDumpZeroed(text, `callgrind's window dump of process ${pid} of ${spec.name}`);
-          return text;
+          const cost = parseCostSummary(text, 'callgrind window dump');
+          checkDumpZeroed(cost, `callgrind's window dump of process ${pid} of ${spec.name}`);
+          return { text, cost };
         }
       }
       throw new DittoError(
@@ -257,9 +258,9 @@ async function callgrindWindow(
         },
       );
     });
-    const totals = sumCostTotals(texts.map((t) => parseCostSummary(t, 'callgrind window dump').totals));
-    checkWindowWork(spec.name, { instructions: totals.Ir ?? 0, requests, processes: texts.length });
-    return { texts, totals, requests };
+    const totals = sumCostTotals(dumps.map((d) => d.cost.totals));
+    checkWindowWork(spec.name, { instructions: totals.Ir ?? 0, requests, processes: dumps.length });
+    return { texts: dumps.map((d) => d.text), totals, requests };
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 // workers it forked, each writing its own dump): summing the dumps' totals, refusing a window that holds no work or
 // costs from before it, and reading the credentials a process runs under (nginx workers switch to `nobody`).
 import { DittoError } from '../../errors.ts';
+import type { CostSummary } from './cachegrind.ts';
 
 /** Below this many guest instructions per request the window missed the processes that did the work. */
 export const minInstructionsPerRequest = 100;
@@ -39,18 +40,16 @@ export function checkWindowWork(
  * Throws when a dump's cost lines (`totals:`, their sum) count more than callgrind's own counters (`summary:`): the
  * window then holds costs from before it, as it did when PLT stubs' costs outlived `callgrind_control -z`.
  */
-export function checkDumpZeroed(text: string, what: string): void {
-  const line = (key: string) =>
-    new RegExp(`^${key}:(.*)$`, 'm').exec(text)?.[1]?.trim().split(/\s+/).map(Number);
-  const summary = line('summary');
-  const totals = line('totals');
-  if (!summary || !totals) return;
-  // callgrind leaves trailing zero counts out of the summary line.
-  const differs = totals.some((t, i) => Math.abs(t - (summary[i] ?? 0)) > Math.max(2, 1e-4 * t));
+export function checkDumpZeroed(cost: CostSummary, what: string): void {
+  const { summary, totals } = cost;
+  if (!summary) return;
+  const differs = Object.entries(totals).some(
+    ([event, t]) => Math.abs(t - (summary[event] ?? 0)) > Math.max(2, 1e-4 * t),
+  );
   if (!differs) return;
   throw new DittoError(
     'DITTO_TOOL_FAILED',
-    `${what}: its cost lines sum to more than its summary (totals: ${totals.join(' ')}; summary: ${summary.join(' ')})`,
+    `${what}: its cost lines sum to more than its summary (totals: ${Object.values(totals).join(' ')}; summary: ${Object.values(summary).join(' ')})`,
     {
       hint: 'the counters were not fully zeroed before the window: zero them with a dump (callgrind_control -d)',
     },

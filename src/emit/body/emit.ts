@@ -133,7 +133,8 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   // Per far stream, the new lines an invocation takes (replicas: their average).
   const farLines = shape.far.map(() => 0);
   const blocks: BlockCode[] = shape.blocks.map((b, blockIndex) => {
-    const jumps = hosts.includes(b) ? jumpsPerInstruction * b.instructions + owedJumps : 0;
+    const host = hosts.includes(b);
+    const jumps = host ? jumpsPerInstruction * b.instructions + owedJumps : 0;
     let jumpsMade = 0;
     const replicas = Array.from({ length: b.replicas }, (): Replica => {
       const owed = carry.slice();
@@ -213,7 +214,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
       jumpsMade += (body.jumps * iterations) / b.replicas;
       return { body, iterations };
     });
-    if (hosts.includes(b)) owedJumps = jumps - jumpsMade;
+    if (host) owedJumps = jumps - jumpsMade;
     return { replicas };
   });
   return { fn, shape, blocks, farLines };
