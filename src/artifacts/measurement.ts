@@ -38,6 +38,8 @@ export const measurementSchema = z.strictObject({
       cpuSystemUs: nonNegative,
       voluntarySwitches: nonNegative,
       involuntarySwitches: nonNegative,
+      /** How CPU time was split into user and system: perf's cpu-clock samples, or the kernel's tick counts. */
+      cpuSplit: z.enum(['perf', 'ticks']).default('ticks'),
     })
     .nullable(),
   /** Traced (bpftrace): calls per request by syscall name, I/O bytes per request, threads per role. */

@@ -1,6 +1,7 @@
 // Measures one service (the original or a clone, both given as target specs) with the same collectors: latency at
-// fixed rates, saturation throughput, CPU time and context switches per request (/proc), syscalls and I/O bytes
-// per request and threads per role (bpftrace), and simulated instructions and miss rates (valgrind).
+// fixed rates, saturation throughput, CPU time and context switches per request (/proc; the user/system split from
+// perf samples where perf runs), syscalls and I/O bytes per request and threads per role (bpftrace), and simulated
+// instructions and miss rates (valgrind).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { computeBaseline } from '../analyze/skeleton/baseline.ts';
 import { syscallProfile } from '../analyze/skeleton/syscalls.ts';
@@ -10,10 +11,12 @@ import type { Measurement } from '../artifacts/measurement.ts';
 import { traceWhile } from '../collect/bpftrace/run.ts';
 import type { LoadOptions } from '../collect/load/options.ts';
 import { runDittoLoad } from '../collect/load/run.ts';
+import { sampleCpuModesWhile } from '../collect/perf/modes.ts';
 import { processTree, readProcSnapshot } from '../collect/procfs/read.ts';
 import { cacheRunPlan } from '../collect/valgrind/geometry.ts';
 import { dittoLoadDriver, profileCpuBody } from '../collect/valgrind/runner.ts';
 import type { TargetSpec } from '../spec/target-spec.ts';
+import { perfSoftwareEvents } from '../sys/capabilities.ts';
 import { loadOptionsForTarget } from './sweep.ts';
 import { type RunningTarget, startTarget } from './target.ts';
 
@@ -108,17 +111,27 @@ export async function measureService(
         p99Us: median(runs.map((r) => r.latencyUs.p99 ?? 0)),
       });
     }
-    progress('CPU time and context switches per request');
     const pid = target.process.pid;
-    const before = readProcSnapshot(processTree(pid));
-    const plain = await run(target, { durationS: options.durationS, warmupS: 0 });
+    const sampled = (await perfSoftwareEvents()).works;
+    progress(`CPU time and context switches per request (${sampled ? 'perf samples' : 'ticks'})`);
+    const pids = processTree(pid);
+    const before = readProcSnapshot(pids);
+    const window = () => run(target, { durationS: options.durationS, warmupS: 0 });
+    const { result: plain, modes } = sampled
+      ? await sampleCpuModesWhile(pids, window)
+      : { result: await window(), modes: undefined };
     const after = readProcSnapshot(processTree(pid));
-    const base = computeBaseline(before, after, { requests: plain.responses }).total;
+    const samples = modes ? modes.user + modes.kernel : 0;
+    const base = computeBaseline(before, after, {
+      requests: plain.responses,
+      ...(modes && samples > 0 ? { userShare: modes.user / samples } : {}),
+    }).total;
     const perRequest: Measurement['perRequest'] = {
       cpuUserUs: (base.cpuUserNsPerRequest ?? 0) / 1000,
       cpuSystemUs: (base.cpuSystemNsPerRequest ?? 0) / 1000,
       voluntarySwitches: base.voluntarySwitchesPerRequest,
       involuntarySwitches: base.involuntarySwitchesPerRequest,
+      cpuSplit: samples > 0 ? 'perf' : 'ticks',
     };
     let kernel: Measurement['kernel'] = null;
     if (options.traced) {

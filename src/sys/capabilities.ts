@@ -117,6 +117,23 @@ function kernelProbes(): Capability[] {
   ];
 }
 
+let softwareEvents: Promise<{ works: boolean; detail: string }> | undefined;
+
+/** Whether perf counts software events here (cpu-clock sampling needs nothing more); asked once per process. */
+export function perfSoftwareEvents(): Promise<{ works: boolean; detail: string }> {
+  softwareEvents ??= run('perf', ['stat', '-x,', '-e', 'task-clock', 'true'], {
+    timeoutMs: 20_000,
+    allowFailure: true,
+  }).then(
+    (r) => ({
+      works: r.exitCode === 0 && !r.stderr.includes('<not supported>'),
+      detail: r.stderr.trim().split('\n')[0] || 'failed',
+    }),
+    (error: Error) => ({ works: false, detail: error.message }),
+  );
+  return softwareEvents;
+}
+
 async function perfCapabilities(): Promise<Capability[]> {
   const version = await firstLine('perf', ['--version']);
   if (!version) {
@@ -138,11 +155,7 @@ async function perfCapabilities(): Promise<Capability[]> {
       },
     ];
   }
-  const sw = await run('perf', ['stat', '-x,', '-e', 'task-clock', 'true'], {
-    timeoutMs: 20_000,
-    allowFailure: true,
-  });
-  const swOk = sw.exitCode === 0 && !sw.stderr.includes('<not supported>');
+  const sw = await perfSoftwareEvents();
   const hw = await run('perf', ['stat', '-x,', '-e', 'instructions,cycles', 'true'], {
     timeoutMs: 20_000,
     allowFailure: true,
@@ -153,10 +166,8 @@ async function perfCapabilities(): Promise<Capability[]> {
     {
       id: 'perf',
       title: 'perf (software events, call stacks)',
-      available: swOk,
-      detail: swOk
-        ? `${version}; software events work`
-        : `${version}; ${sw.stderr.trim().split('\n')[0] ?? 'failed'}`,
+      available: sw.works,
+      detail: sw.works ? `${version}; software events work` : `${version}; ${sw.detail}`,
       fallback: '/proc accounting; no call stacks',
     },
     {

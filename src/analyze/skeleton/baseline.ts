@@ -65,9 +65,9 @@ function add(into: Delta, d: Delta): void {
   for (const k of counterKeys) into[k] += d[k];
 }
 
-function perRequest(d: Delta, requests: number): BaselineCounters {
+function perRequest(d: Delta, requests: number, sampledUserShare?: number): BaselineCounters {
   const ticks = d.utimeTicks + d.stimeTicks;
-  const userShare = ticks > 0 ? d.utimeTicks / ticks : null;
+  const userShare = sampledUserShare ?? (ticks > 0 ? d.utimeTicks / ticks : null);
   const r = (n: number) => Math.max(0, n) / requests;
   return {
     cpuNsPerRequest: r(d.runNs),
@@ -92,7 +92,12 @@ function perRequest(d: Delta, requests: number): BaselineCounters {
 export function computeBaseline(
   before: ProcSnapshot,
   after: ProcSnapshot,
-  options: { requests: number; roleOf?: ReadonlyMap<number, ThreadRole> },
+  options: {
+    requests: number;
+    roleOf?: ReadonlyMap<number, ThreadRole>;
+    /** The user share of the whole window's CPU time, from finer samples than the ticks (perf): total only. */
+    userShare?: number;
+  },
 ): Baseline {
   if (options.requests <= 0) throw new Error('computeBaseline needs the number of requests served (> 0)');
   const earlier = new Map(before.tasks.map((t) => [t.tid, t]));
@@ -116,7 +121,7 @@ export function computeBaseline(
     requests: options.requests,
     windowS: (after.atNs - before.atNs) / 1e9,
     threads: tids.size,
-    total: perRequest(total, options.requests),
+    total: perRequest(total, options.requests, options.userShare),
     byRole: [...byRole].map(([role, e]) => ({
       role,
       threads: e.threads,

@@ -52,3 +52,23 @@ export function parsePerfScript(text: string): StackSample[] {
   }
   return samples;
 }
+
+export interface CpuModeSamples {
+  user: number;
+  kernel: number;
+}
+
+/** The first address of x86-64's upper (kernel) half. */
+const kernelHalf = 0xffff800000000000n;
+
+/** Counts `perf script -F ip` samples by the mode their instruction pointer was in. */
+export function countCpuModes(text: string): CpuModeSamples {
+  const counts: CpuModeSamples = { user: 0, kernel: 0 };
+  for (const line of text.split('\n')) {
+    const ip = line.trim();
+    if (!/^[0-9a-f]{1,16}$/.test(ip)) continue;
+    if (BigInt(`0x${ip}`) >= kernelHalf) counts.kernel++;
+    else counts.user++;
+  }
+  return counts;
+}

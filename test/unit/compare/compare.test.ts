@@ -10,7 +10,13 @@ const measurement = (scale: number): Measurement => ({
   protocol: 'memcached',
   loads: [{ rate: 2000, achievedRate: 2000, p50Us: 50 * scale, p95Us: 90 * scale, p99Us: 200 * scale }],
   saturationRps: 100_000,
-  perRequest: { cpuUserUs: 5, cpuSystemUs: 15 * scale, voluntarySwitches: 1, involuntarySwitches: 0 },
+  perRequest: {
+    cpuUserUs: 5,
+    cpuSystemUs: 15 * scale,
+    voluntarySwitches: 1,
+    involuntarySwitches: 0,
+    cpuSplit: 'perf',
+  },
   kernel: {
     syscallsPerRequest: { read: 1, sendmsg: 1, epoll_wait: 0.98, clock_nanosleep: 0.02 * scale },
     networkInBytes: 30,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
-import { parsePerfScript } from '../../../../src/collect/perf/parse.ts';
+import { countCpuModes, parsePerfScript } from '../../../../src/collect/perf/parse.ts';
 
 const script = readFileSync(new URL('../../../fixtures/perf/memcached-script.txt', import.meta.url), 'utf8');
 
@@ -31,4 +31,10 @@ test('truncated stacks ending in an all-ones address drop that frame', () => {
   const [sample] = parsePerfScript(block);
   assert.equal(sample?.frames.length, 2);
   assert.equal(sample?.kernelLeaf, true);
+});
+
+test('cpu-clock samples count by the half of the address space their instruction pointer is in', () => {
+  const text =
+    '    7fb808ac0545\n ffffffff813a2413\n     7fb808ac04fa\n\n ffff800000000000\n     55d0c0ffee00\n';
+  assert.deepEqual(countCpuModes(text), { user: 3, kernel: 2 });
 });
