@@ -3,8 +3,9 @@
 //
 // Per run: start `sh -c 'ulimit -n N; exec valgrind … <command>'` (valgrind keeps 12 fds and refuses an rlim_max
 // other than its own, so N = the service's own connection limit + 12), preload and load it ("prepare"), dump
-// (which zeroes the counters), drive the measured window, dump, stop with the spec's signal (valgrind writes
-// nothing on SIGKILL).
+// (which zeroes the counters), then drive windows of load, each ended by a dump, until one's instructions per
+// request agree with the one before (`hasSettled`): that last window is the measurement. Stop with the spec's
+// signal (valgrind writes nothing on SIGKILL).
 // Instrumentation, and with it the cache simulation, is on from the start: the simulated caches hold what the
 // service's start and preload left in them, as a long-running service's do. (Switched on after the preload, a
 // 0.5 s warm-up left most of memcached's 10k values cold, and the window's LLC misses were first touches.) Raw
@@ -38,7 +39,14 @@ import {
   geometryArgs,
 } from './geometry.ts';
 import { parseObjdump } from './objdump.ts';
-import { checkDumpZeroed, checkWindowWork, effectiveIds, sumCostTotals } from './window.ts';
+import {
+  checkDumpZeroed,
+  checkWindowWork,
+  effectiveIds,
+  hasSettled,
+  settleTolerance,
+  sumCostTotals,
+} from './window.ts';
 
 /** prepare: preload and warm-up, simulated but not counted; window: measured. */
 export type LoadPhase = 'prepare' | 'window';
@@ -105,10 +113,60 @@ interface WindowResult {
   /** Event totals summed over those dumps. */
   totals: Record<string, number>;
   requests: number;
+  /** Windows run until this one's instructions per request settled (it is the last). */
+  windows: number;
+  settled: boolean;
 }
 
 const windowTag = 'window';
 const prepareTag = 'prepare';
+/** A service that has not settled after this many windows is measured in the last. */
+const maxWindows = 6;
+
+interface WindowDump {
+  text: string;
+  cost: ReturnType<typeof parseCostSummary>;
+}
+
+/** The numbered dumps (`clg.PID.N`) of these processes; the file each writes at exit has no number. */
+const numberedDumps = (outDir: string, pids: readonly number[]) =>
+  readdirSync(outDir).filter((f) => pids.some((pid) => f.startsWith(`clg.${pid}.`)));
+
+function removeDumps(outDir: string, pids: readonly number[]): void {
+  for (const file of numberedDumps(outDir, pids)) rmSync(join(outDir, file));
+}
+
+/**
+ * Each process's dump tagged `tag`, read and then removed with the others it wrote (only the latest window's dumps
+ * are kept, so this never rereads the earlier ones).
+ */
+async function readWindowDumps(
+  outDir: string,
+  pids: readonly number[],
+  tag: string,
+  service: string,
+): Promise<WindowDump[]> {
+  const trigger = `desc: Trigger: dump ${tag}\n`;
+  const dumps = pids.map((pid) => {
+    for (const file of numberedDumps(outDir, [pid])) {
+      const text = readFileSync(join(outDir, file), 'utf8');
+      if (text.includes(trigger) && /^totals:/m.test(text)) {
+        const cost = parseCostSummary(text, 'callgrind window dump');
+        checkDumpZeroed(cost, `callgrind's window dump of process ${pid} of ${service}`);
+        return { text, cost };
+      }
+    }
+    throw new DittoError(
+      'DITTO_TOOL_FAILED',
+      `callgrind wrote no complete window dump for process ${pid} of ${service}`,
+      {
+        hint: 'the service must keep running until callgrind_control -d returns, and its processes must be able to write to the output directory',
+      },
+    );
+  });
+  removeDumps(outDir, pids);
+  return dumps;
+}
 
 /**
  * Lets the processes that run as another user than ditto answer callgrind_control. vgdb talks to a process through
@@ -207,60 +265,58 @@ async function callgrindWindow(
       callgrindControl(args, pids, outDir, spec.name);
     const tree = () => processTree(target.process.pid);
     const endpoint = { host: target.host, port: target.port };
-    let requests: number;
-    let dumped: number[];
+    let window: { dumps: WindowDump[]; requests: number; windows: number; settled: boolean } | undefined;
     try {
       await load('prepare', endpoint);
-      const zeroed = tree();
+      let pids = tree();
       // A dump zeroes the counters as `-z` does, and also the costs of the PLT stubs callgrind charges to their
       // callers (--skip-plt), which `-z` leaves: after `-z`, a window's cost lines still held every PLT jump since
       // the start (memcached: 260 indirect branches per request where the dump's own summary counted 55; Ir +5%).
-      await control(['-d', prepareTag], zeroed);
-      requests = await load('window', endpoint);
-      dumped = tree();
-      const gone = zeroed.filter((pid) => !dumped.includes(pid));
-      if (gone.length > 0) {
-        throw new DittoError(
-          'DITTO_TARGET_FAILED',
-          `process ${gone.join(', ')} of ${spec.name} exited during the valgrind window: its work cannot be dumped`,
-          { hint: 'profile services whose processes outlive a load phase (no per-connection processes)' },
-        );
+      await control(['-d', prepareTag], pids);
+      removeDumps(outDir, pids);
+      let previous: number | undefined;
+      for (let n = 1; !window; n++) {
+        const requests = await load('window', endpoint);
+        const now = tree();
+        const gone = pids.filter((pid) => !now.includes(pid));
+        if (gone.length > 0) {
+          throw new DittoError(
+            'DITTO_TARGET_FAILED',
+            `process ${gone.join(', ')} of ${spec.name} exited during the valgrind window: its work cannot be dumped`,
+            { hint: 'profile services whose processes outlive a load phase (no per-connection processes)' },
+          );
+        }
+        pids = now;
+        const tag = `${windowTag} ${n}`;
+        await control(['-d', tag], pids);
+        if (requests <= 0) {
+          throw new DittoError(
+            'DITTO_LOAD_FAILED',
+            `no request was served in the valgrind window of ${spec.name}`,
+            {
+              hint: 'check that the load client reaches the service (protocol, port)',
+            },
+          );
+        }
+        const dumps = await readWindowDumps(outDir, pids, tag, spec.name);
+        const perRequest = dumps.reduce((s, d) => s + (d.cost.totals.Ir ?? 0), 0) / requests;
+        const settled = hasSettled(previous, perRequest);
+        if (settled || n === maxWindows) window = { dumps, requests, windows: n, settled };
+        previous = perRequest;
       }
-      await control(['-d', windowTag], dumped);
     } finally {
       await target.stop();
     }
-    if (requests <= 0) {
-      throw new DittoError(
-        'DITTO_LOAD_FAILED',
-        `no request was served in the valgrind window of ${spec.name}`,
-        {
-          hint: 'check that the load client reaches the service (protocol, port)',
-        },
-      );
-    }
-    // The file written at exit holds what followed the window; the window is the numbered dump.
-    const files = readdirSync(outDir);
-    const dumps = dumped.map((pid) => {
-      for (const file of files.filter((f) => f.startsWith(`clg.${pid}.`))) {
-        const text = readFileSync(join(outDir, file), 'utf8');
-        if (/^desc: Trigger: dump window$/m.test(text) && /^totals:/m.test(text)) {
-          const cost = parseCostSummary(text, 'callgrind window dump');
-          checkDumpZeroed(cost, `callgrind's window dump of process ${pid} of ${spec.name}`);
-          return { text, cost };
-        }
-      }
-      throw new DittoError(
-        'DITTO_TOOL_FAILED',
-        `callgrind wrote no complete window dump for process ${pid} of ${spec.name}`,
-        {
-          hint: 'the service must keep running until callgrind_control -d returns, and its processes must be able to write to the output directory',
-        },
-      );
-    });
+    const { dumps, requests } = window;
     const totals = sumCostTotals(dumps.map((d) => d.cost.totals));
     checkWindowWork(spec.name, { instructions: totals.Ir ?? 0, requests, processes: dumps.length });
-    return { texts: dumps.map((d) => d.text), totals, requests };
+    return {
+      texts: dumps.map((d) => d.text),
+      totals,
+      requests,
+      windows: window.windows,
+      settled: window.settled,
+    };
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
@@ -336,6 +392,7 @@ export async function profileCpuBody(spec: TargetSpec, options: ValgrindRunOptio
       options.load,
     ),
   );
+  progress(settling(window));
   const profile = mergeCallgrindProfiles(window.texts.map((text) => parseCallgrind(text)));
   const disassembly = await timed('disassembly', () => disassemble(profile));
   const cacheRuns: (CacheRunResult & { role: CacheRunRole })[] = [
@@ -347,6 +404,7 @@ export async function profileCpuBody(spec: TargetSpec, options: ValgrindRunOptio
     const w = await timed('caches', () =>
       callgrindWindow(spec, [...commonArgs, ...geometryArgs(p.geometry)], options.load),
     );
+    progress(settling(w));
     cacheRuns.push({ role: p.role, geometry: p.geometry, totals: w.totals, requests: w.requests });
   }
   const body = await timed('analysis', async () =>
@@ -358,6 +416,12 @@ export async function profileCpuBody(spec: TargetSpec, options: ValgrindRunOptio
     }),
   );
   return { body, timings, valgrindVersion: version, cacheRuns };
+}
+
+function settling(w: WindowResult): string {
+  return w.settled
+    ? `callgrind: measured window ${w.windows} (instructions per request within ${settleTolerance * 100}% of the window before)`
+    : `callgrind: instructions per request still moved by more than ${settleTolerance * 100}% after ${w.windows} windows: measured the last`;
 }
 
 function describe(g: CacheGeometry): string {

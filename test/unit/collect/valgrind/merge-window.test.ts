@@ -12,6 +12,7 @@ import {
   checkDumpZeroed,
   checkWindowWork,
   effectiveIds,
+  hasSettled,
   minInstructionsPerRequest,
   sumCostTotals,
 } from '../../../../src/collect/valgrind/window.ts';
@@ -168,4 +169,15 @@ test('a window dump whose cost lines outgrow its summary is refused (counters no
       e.code === 'DITTO_TOOL_FAILED' &&
       /^window dump: its cost lines sum to more than its summary/.test(e.message),
   );
+});
+
+test('a window is steady once its instructions per request are within 3% of the window before', () => {
+  // memcached's windows after its preload: the first holds its LRU maintainer's transient.
+  const windows = [3746, 3126, 3155, 3113];
+  const settledAt = windows.findIndex((w, i) => hasSettled(windows[i - 1], w));
+  assert.equal(settledAt, 2);
+  assert.equal(hasSettled(undefined, 3746), false);
+  assert.equal(hasSettled(0, 3746), false);
+  assert.equal(hasSettled(1000, 975), true);
+  assert.equal(hasSettled(1000, 960), false);
 });
