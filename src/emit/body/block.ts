@@ -2,8 +2,7 @@
 //
 // * Mix: each category gets round(share × b) instructions minus what the loop's own overhead already contributes
 //   to it (the test before each conditional branch, the cursor updates, the PRNG steps, `dec`/`jnz`), then the
-//   multiset is shuffled. div is a real `div` by r15 (the data pointer, never zero, with rdx cleared so the quotient
-//   fits); cmov/setcc stay conditional moves; sse/avx ops use xmm0–15 only (legacy SSE on 16-byte aligned memory).
+//   multiset is shuffled; categories.ts writes each, writer.ts keeps the list.
 // * Branches (drawn in branches.ts): every conditional branch site gets a taken rate from the profiled histogram.
 //   Sites at exact 0 / 1 test r15 (never zero) and are never / always taken; the others test n fresh bits of an
 //   xorshift64 state (r13, stepped in the loop whenever its low 32 bits are used up), so their minority rate is
@@ -18,9 +17,11 @@
 //   of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
 import { drawBranches, type IndirectSites } from './branches.ts';
+import { emitCategory } from './categories.ts';
 import type { Category, MemoryTarget } from './layout.ts';
 import { apportion, type Random } from './random.ts';
 import { Allocator, Distances, gpPool, xmmPool } from './registers.ts';
+import { LoopWriter } from './writer.ts';
 
 /** `via`: the scratch register holding a far stream's position in its region (absent for own cursors). A far
  * operand's `slot` is its line among its stream's lines of the iteration. */
@@ -89,10 +90,6 @@ export interface BlockInput {
  * pointer. */
 export const streamRegisters = ['r8', 'r9'];
 export const chaseRegister = 'r11';
-const conditions = ['e', 'ne', 'b', 'ae', 'l', 'ge', 's', 'ns'];
-
-/** Instructions per xorshift64 step: (mov, shl, xor) × 3. */
-export const prngStepLength = 9;
 
 export function generateBlock(input: BlockInput): BlockBody {
   const { random, bodyInstructions: b } = input;
@@ -220,38 +217,12 @@ export function generateBlock(input: BlockInput): BlockBody {
     for (let k = 0; k < (memQuota[i] ?? 0); k++) targets.push(m);
   });
   random.shuffle(targets);
-  const ins: Ins[] = [];
-  let pos = 0;
-  let labels = 0;
-  let bitsLeft = 0;
+  const w = new LoopWriter(gp, xmm);
+  const { ins } = w;
   let chaseLoads = 0;
   /** Window slots in use per stream, and recency of lines touched in this iteration (for reuse). */
   const slots = Array.from({ length: windows }, () => 0);
   const recent: { ref: MemRef; line: string }[] = [];
-  const emit = (text: string, reads: string[], writes: string[], mem?: MemRef): undefined => {
-    ins.push(mem ? { text, mem } : { text });
-    // A memory operand with a register written is a load (stores write no register).
-    gp.note(pos, reads, writes, mem !== undefined);
-    xmm.note(pos, reads, writes, mem !== undefined);
-    pos++;
-  };
-  const label = () => {
-    const name = `.Lb%=_${labels++}`;
-    return name;
-  };
-  const prngStep = () => {
-    const t = gp.write(pos);
-    for (const [shift, dir] of [
-      [13, 'shl'],
-      [7, 'shr'],
-      [17, 'shl'],
-    ] as const) {
-      emit(`mov ${t}, r13`, [], [t]);
-      emit(`${dir} ${t}, ${shift}`, [t], [t]);
-      emit(`xor r13, ${t}`, [t], []);
-    }
-    bitsLeft = 32;
-  };
   const touch = (ref: MemRef) => {
     const line = ref.kind === 'window' ? `w${ref.stream}.${ref.slot}` : `c${chaseLoads}`;
     const at = recent.findIndex((r) => r.line === line);
@@ -317,18 +288,11 @@ export function generateBlock(input: BlockInput): BlockBody {
         indirectJump(site.bits);
         continue;
       }
-      const to = label();
-      if (site.bits === 0) emit('test r15, r15', ['r15'], []);
-      else {
-        if (bitsLeft < site.bits) prngStep();
-        const shift = 32 - bitsLeft;
-        const mask = (((1 << site.bits) - 1) << shift) >>> 0;
-        bitsLeft -= site.bits;
-        emit(`test r13d, 0x${mask.toString(16)}`, ['r13'], []);
-      }
-      emit(`${site.jnz ? 'jnz' : 'jz'} ${to}`, [], []);
-      gp.exit();
-      xmm.exit();
+      const to = w.label();
+      if (site.bits === 0) w.emit('test r15, r15', ['r15'], []);
+      else w.testBits(site.bits);
+      w.emit(`${site.jnz ? 'jnz' : 'jz'} ${to}`, [], []);
+      w.exit();
       // A jump to the next address is not a taken jump to callgrind (nor to a CPU's front end): a taken branch
       // skips the next instruction of the bag, and the expected count leaves it out by the taken rate.
       // Far operands are never skipped (each stands for its share of the invocation's accesses): the nearest
@@ -341,12 +305,12 @@ export function generateBlock(input: BlockInput): BlockBody {
       const next = bag[k + 1];
       if (next && skippable(next)) {
         k++;
-        const from = pos;
+        const from = w.pos;
         emitKey(next);
         const p = 2 ** -site.bits;
-        skipped += (pos - from) * (site.bits === 0 ? (site.jnz ? 1 : 0) : site.jnz ? 1 - p : p);
+        skipped += (w.pos - from) * (site.bits === 0 ? (site.jnz ? 1 : 0) : site.jnz ? 1 - p : p);
       }
-      ins.push({ text: `${to}:`, label: true });
+      w.place(to);
       continue;
     }
     emitKey(key);
@@ -364,7 +328,7 @@ export function generateBlock(input: BlockInput): BlockBody {
     const reg = streamRegisters[s] ?? 'r8';
     ins.push({ text: `add ${reg}, {ADV}`, advance: s });
     ins.push({ text: `and ${reg}, {MASK}`, advance: s });
-    pos += 2;
+    w.pos += 2;
   });
   farAdvance.forEach((lines, k) => {
     if (lines === 0) return;
@@ -372,13 +336,13 @@ export function generateBlock(input: BlockInput): BlockBody {
       text: `add qword ptr [r15 + {COUNTER}], ${farAdvanceBytes(lines)}`,
       far: input.streams + k,
     });
-    pos++;
+    w.pos++;
   });
   const touches = [...distinct, chaseLoads];
   // Each call also executes the `ret` it lands on.
   return {
     ins,
-    count: pos + 2 - skipped + calls,
+    count: w.pos + 2 - skipped + calls,
     windowLines,
     touches,
     farAdvance,
@@ -394,63 +358,46 @@ export function generateBlock(input: BlockInput): BlockBody {
    * taken when the bits are all 0.
    */
   function indirectJump(bits: number): void {
-    if (bits > 0 && bitsLeft < bits) prngStep();
-    const common = label();
-    const rare = bits > 0 ? label() : undefined;
+    if (bits > 0) w.ensureBits(bits);
+    const common = w.label();
+    const rare = bits > 0 ? w.label() : undefined;
     const slot = (target: string) => {
-      const at = label();
+      const at = w.label();
       jumpSlots.push(`${at}: .quad ${target}`);
       return at;
     };
-    const t = gp.write(pos);
-    emit(`mov ${t}, qword ptr [rip + ${slot(common)}]`, [], [t]);
+    const t = gp.write(w.pos);
+    w.emit(`mov ${t}, qword ptr [rip + ${slot(common)}]`, [], [t]);
     if (rare) {
-      const u = gp.write(pos, [t]);
-      emit(`mov ${u}, qword ptr [rip + ${slot(rare)}]`, [], [u]);
-      const shift = 32 - bitsLeft;
-      const mask = (((1 << bits) - 1) << shift) >>> 0;
-      bitsLeft -= bits;
-      emit(`test r13d, 0x${mask.toString(16)}`, ['r13'], []);
-      emit(`cmovz ${t}, ${u}`, [t, u], [t]);
+      const u = gp.write(w.pos, [t]);
+      w.emit(`mov ${u}, qword ptr [rip + ${slot(rare)}]`, [], [u]);
+      w.testBits(bits);
+      w.emit(`cmovz ${t}, ${u}`, [t, u], [t]);
     }
-    emit(`jmp ${t}`, [t], []);
-    gp.exit();
-    xmm.exit();
+    w.emit(`jmp ${t}`, [t], []);
+    w.exit();
     if (rare) {
-      ins.push({ text: `${rare}:`, label: true });
-      emit('nop', [], []);
+      w.place(rare);
+      w.emit('nop', [], []);
       skipped += 1 - 2 ** -bits;
     }
-    ins.push({ text: `${common}:`, label: true });
+    w.place(common);
   }
 
   function emitKey(key: string): void {
     if (key === 'call') {
-      emit('call .Ls%=', [], []);
+      w.emit('call .Ls%=', [], []);
       return;
     }
     const [ext = 'base', ...rest] = key.split('.');
     const mem = rest.pop() ?? 'no_mem';
-    emitCategory(ext, rest.join('.'), mem);
-  }
-
-  function emitCategory(ext: string, cls: string, mem: string): undefined {
-    const isMem = mem !== 'no_mem';
-    if (
-      ext !== 'base' &&
-      !['mov.uncond', 'arith.int', 'mul.int', 'arith.fp', 'mul.fp', 'div.fp', 'other'].includes(cls)
-    )
-      return emitCategory('base', cls, mem);
-    if (ext === 'base' && ['arith.fp', 'mul.fp', 'div.fp'].includes(cls))
-      return emitCategory('sse', cls, mem);
-    if (ext === 'base') return emitBase(cls, mem, isMem);
-    return emitVector(ext === 'avx', cls, mem, isMem);
+    emitCategory({ w, random, withMemory }, ext, rest.join('.'), mem);
   }
 
   function withMemory(load: boolean, f: (m: string, regs: string[], ref: MemRef) => void): undefined {
     const ref = memory(load);
     if (ref === 'chase') {
-      emit(`mov ${chaseRegister}, qword ptr [${chaseRegister}]`, [chaseRegister], [chaseRegister], {
+      w.emit(`mov ${chaseRegister}, qword ptr [${chaseRegister}]`, [chaseRegister], [chaseRegister], {
         kind: 'chase',
         stream: chaseStream,
       });
@@ -459,16 +406,16 @@ export function generateBlock(input: BlockInput): BlockBody {
       return;
     }
     if (ref.kind === 'window' && ref.stream >= input.streams) {
-      const t = gp.write(pos);
+      const t = gp.write(w.pos);
       ins.push({ text: `mov ${t}, qword ptr [r15 + {COUNTER}]`, far: ref.stream });
       ins.push({ text: `lea ${t}, [${t} + ${64 * ref.slot}]`, far: ref.stream });
       ins.push({ text: `and ${t}, {MASK}`, far: ref.stream });
-      gp.note(pos, ['r15'], [t], true);
-      pos++;
-      gp.note(pos, [t], [t]);
-      pos++;
-      gp.note(pos, [t], [t]);
-      pos++;
+      gp.note(w.pos, ['r15'], [t], true);
+      w.pos++;
+      gp.note(w.pos, [t], [t]);
+      w.pos++;
+      gp.note(w.pos, [t], [t]);
+      w.pos++;
       const via = { ...ref, via: t };
       touch(via);
       f('{M}', regsOf(via), via);
@@ -476,151 +423,5 @@ export function generateBlock(input: BlockInput): BlockBody {
     }
     touch(ref);
     f('{M}', regsOf(ref), ref);
-  }
-
-  function emitBase(cls: string, mem: string, isMem: boolean): undefined {
-    const arith = ['add', 'sub', 'and', 'or', 'xor', 'add', 'sub'];
-    switch (cls) {
-      case 'mov.uncond': {
-        if (!isMem) {
-          const s = gp.read(pos);
-          const d = gp.write(pos, [s]);
-          return emit(`mov ${d}, ${s}`, [s], [d]);
-        }
-        if (mem === 'mem_r')
-          return withMemory(true, (m, regs, ref) => {
-            const d = gp.write(pos);
-            emit(`mov ${d}, qword ptr ${m}`, regs, [d], ref);
-          });
-        return withMemory(false, (m, regs, ref) => {
-          const s = gp.read(pos);
-          // mem_rw moves are exchanges with memory (xchg); plain stores otherwise.
-          if (mem === 'mem_rw') emit(`xchg qword ptr ${m}, ${s}`, [...regs, s], [s], ref);
-          else emit(`mov qword ptr ${m}, ${s}`, [...regs, s], [], ref);
-        });
-      }
-      case 'mov.cond': {
-        const cc = conditions[random.int(conditions.length)];
-        if (mem === 'mem_w' || mem === 'mem_rw')
-          return withMemory(false, (m, regs, ref) => emit(`set${cc} byte ptr ${m}`, regs, [], ref));
-        const d = gp.modify(pos);
-        if (mem === 'mem_r')
-          return withMemory(false, (m, regs, ref) =>
-            emit(`cmov${cc} ${d}, qword ptr ${m}`, [...regs, d], [d], ref),
-          );
-        const s = gp.read(pos, [d]);
-        return emit(`cmov${cc} ${d}, ${s}`, [s, d], [d]);
-      }
-      case 'mul.int': {
-        const d = gp.modify(pos);
-        if (isMem)
-          return withMemory(false, (m, regs, ref) =>
-            emit(`imul ${d}, qword ptr ${m}`, [...regs, d], [d], ref),
-          );
-        const s = gp.read(pos);
-        return emit(`imul ${d}, ${s}`, [s, d], [d]);
-      }
-      case 'div.int':
-        // r15 (the data pointer) is never zero and rdx = 0 keeps the quotient within 64 bits: no #DE.
-        emit('xor edx, edx', [], ['rdx']);
-        return emit('div r15', ['rax', 'rdx', 'r15'], ['rax', 'rdx']);
-      case 'crc32': {
-        const d = gp.modify(pos);
-        const s = gp.read(pos);
-        return emit(`crc32 ${d}, ${s}`, [s, d], [d]);
-      }
-      case 'branch.uncond': {
-        const to = label();
-        emit(`jmp ${to}`, [], []);
-        ins.push({ text: `${to}:`, label: true });
-        return;
-      }
-      case 'other':
-        if (isMem)
-          return withMemory(false, (m, regs, ref) => emit(`prefetcht0 byte ptr ${m}`, regs, [], ref));
-        return emit('nop', [], []);
-      case 'branch.cond':
-      case 'call':
-      case 'ret':
-      case 'string':
-        return;
-      default: {
-        const op = arith[random.int(arith.length)] ?? 'add';
-        if (mem === 'mem_r')
-          return withMemory(false, (m, regs, ref) => {
-            const d = gp.modify(pos);
-            emit(`${op} ${d}, qword ptr ${m}`, [...regs, d], [d], ref);
-          });
-        if (isMem)
-          return withMemory(false, (m, regs, ref) => {
-            const s = gp.read(pos);
-            emit(`${op} qword ptr ${m}, ${s}`, [...regs, s], [], ref);
-          });
-        const s = gp.read(pos);
-        // xor/sub of a register with itself is a zeroing idiom with no input dependence: avoid it.
-        const d = gp.modify(pos, [s]);
-        return emit(`${op} ${d}, ${s}`, [s, d], [d]);
-      }
-    }
-  }
-
-  function emitVector(avx: boolean, cls: string, mem: string, isMem: boolean): undefined {
-    const v = avx ? 'v' : '';
-    if (cls === 'mov.uncond') {
-      if (!isMem) {
-        const s = xmm.read(pos);
-        const d = xmm.write(pos, [s]);
-        return emit(`${v}movapd ${d}, ${s}`, [s], [d]);
-      }
-      if (mem === 'mem_r')
-        return withMemory(false, (m, regs, ref) => {
-          const d = xmm.write(pos);
-          emit(`${v}movsd ${d}, qword ptr ${m}`, regs, [d], ref);
-        });
-      return withMemory(false, (m, regs, ref) => {
-        const s = xmm.read(pos);
-        emit(`${v}movsd qword ptr ${m}, ${s}`, [...regs, s], [], ref);
-      });
-    }
-    const op =
-      cls === 'arith.int'
-        ? 'paddq'
-        : cls === 'mul.int'
-          ? 'pmuludq'
-          : cls === 'arith.fp'
-            ? 'addsd'
-            : cls === 'mul.fp'
-              ? 'mulsd'
-              : cls === 'div.fp'
-                ? 'divsd'
-                : 'pshufd';
-    const wide = op.startsWith('p') ? 'xmmword' : 'qword';
-    const imm = op === 'pshufd' ? ', 27' : '';
-    if (op === 'pshufd') {
-      const d = xmm.write(pos);
-      if (isMem)
-        return withMemory(false, (m, regs, ref) =>
-          emit(`${v}pshufd ${d}, xmmword ptr ${m}${imm}`, regs, [d], ref),
-        );
-      const s = xmm.read(pos);
-      return emit(`${v}pshufd ${d}, ${s}${imm}`, [s], [d]);
-    }
-    if (avx) {
-      const a = xmm.read(pos);
-      const d = xmm.write(pos);
-      if (isMem)
-        return withMemory(false, (m, regs, ref) =>
-          emit(`v${op} ${d}, ${a}, ${wide} ptr ${m}`, [...regs, a], [d], ref),
-        );
-      const s = xmm.read(pos);
-      return emit(`v${op} ${d}, ${a}, ${s}`, [a, s], [d]);
-    }
-    const d = xmm.modify(pos);
-    if (isMem)
-      return withMemory(false, (m, regs, ref) =>
-        emit(`${op} ${d}, ${wide} ptr ${m}`, [...regs, d], [d], ref),
-      );
-    const s = xmm.read(pos);
-    return emit(`${op} ${d}, ${s}`, [s, d], [d]);
   }
 }
