@@ -2,44 +2,26 @@
 // event: it needs no hardware counters). The kernel's own split (utime/stime in /proc) is sampled by the scheduler
 // tick at HZ: a service at 5k req/s gets a few dozen ticks per window, and memcached's user CPU per request moved by
 // half between two identical runs. A few thousand perf samples fix the share to a percent.
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DittoError } from '../../errors.ts';
 import { run, start } from '../../sys/process.ts';
 import { type CpuModeSamples, countCpuModes } from './parse.ts';
+import { cpuClockRecordArgs, withPerfData } from './record.ts';
 
 const attachTimeoutMs = 10_000;
 
 /**
  * Runs `body` while perf samples the processes `pids` (and their threads) at `frequencyHz`, and returns its result
- * with the samples counted by mode. perf.data holds the service's addresses: it is deleted once counted.
+ * with the samples counted by mode.
  */
 export async function sampleCpuModesWhile<T>(
   pids: readonly number[],
   body: () => Promise<T>,
   options: { frequencyHz?: number } = {},
 ): Promise<{ result: T; modes: CpuModeSamples }> {
-  const dir = mkdtempSync(join(tmpdir(), 'ditto-perf-'));
-  const data = join(dir, 'perf.data');
-  try {
-    const perf = start(
-      'perf',
-      [
-        'record',
-        '-q',
-        '-e',
-        'cpu-clock',
-        '-F',
-        String(options.frequencyHz ?? 1999),
-        '-p',
-        pids.join(','),
-        '-o',
-        data,
-      ],
-      { name: 'perf' },
-    );
+  return withPerfData(async (data) => {
+    const perf = start('perf', cpuClockRecordArgs(pids, data, options.frequencyHz ?? 1999), { name: 'perf' });
     // perf writes the file's header once it has opened its events: from then on it samples.
     const deadline = performance.now() + attachTimeoutMs;
     while (perf.running && !(existsSync(data) && statSync(data).size > 0)) {
@@ -61,7 +43,5 @@ export async function sampleCpuModesWhile<T>(
     }
     const script = await run('perf', ['script', '-i', data, '-F', 'ip'], { timeoutMs: 120_000 });
     return { result, modes: countCpuModes(script.stdout) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -19,25 +19,14 @@ export async function recordCallStacks(
   pids: readonly number[],
   options: { seconds: number; frequencyHz?: number },
 ): Promise<StackRecording> {
-  const dir = mkdtempSync(join(tmpdir(), 'ditto-perf-'));
-  const data = join(dir, 'perf.data');
-  try {
+  return withPerfData(async (data) => {
     const started = performance.now();
     await run(
       'perf',
       [
-        'record',
-        '-q',
-        '-e',
-        'cpu-clock',
-        '-F',
-        String(options.frequencyHz ?? 499),
+        ...cpuClockRecordArgs(pids, data, options.frequencyHz ?? 499),
         '--call-graph',
         'dwarf,8192',
-        '-p',
-        pids.join(','),
-        '-o',
-        data,
         '--',
         'sleep',
         String(options.seconds),
@@ -49,6 +38,22 @@ export async function recordCallStacks(
       timeoutMs: 120_000,
     });
     return { samples: parsePerfScript(script.stdout), seconds };
+  });
+}
+
+/** `perf record` of cpu-clock samples of `pids` (and their threads) into `data`; more options may follow. */
+export function cpuClockRecordArgs(pids: readonly number[], data: string, frequencyHz: number): string[] {
+  return ['record', '-q', '-e', 'cpu-clock', '-F', String(frequencyHz), '-p', pids.join(','), '-o', data];
+}
+
+/**
+ * Runs `f` with the path of a perf.data file in a private temporary directory, removed afterwards: the file holds
+ * the service's code addresses and symbols.
+ */
+export async function withPerfData<T>(f: (data: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'ditto-perf-'));
+  try {
+    return await f(join(dir, 'perf.data'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
