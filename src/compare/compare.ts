@@ -49,7 +49,7 @@ export function compareMeasurements(
     metrics.push(
       metric('cpu', 'cpu_user_us_per_request', o.cpuUserUs, c.cpuUserUs),
       metric('cpu', 'cpu_system_us_per_request', o.cpuSystemUs, c.cpuSystemUs),
-      // On-CPU time is exact (schedstat); its user/system split comes from tick samples: the sum is shown apart.
+      // On-CPU time is exact (schedstat); its user/system split is sampled (perf, else ticks): the sum is shown apart.
       metric('cpu', 'cpu_total_us_per_request', o.cpuUserUs + o.cpuSystemUs, c.cpuUserUs + c.cpuSystemUs),
       metric('cpu', 'voluntary_switches_per_request', o.voluntarySwitches, c.voluntarySwitches),
       metric('cpu', 'involuntary_switches_per_request', o.involuntarySwitches, c.involuntarySwitches),
