@@ -14,6 +14,8 @@ export const simulatedSchema = z.strictObject({
   l2MissRatio: nonNegative,
   llcMissRatio: nonNegative,
   branchMispredictRate: nonNegative.nullable(),
+  conditionalMispredictRate: nonNegative.nullable().default(null),
+  indirectMispredictRate: nonNegative.nullable().default(null),
 });
 
 export const measurementSchema = z.strictObject({

@@ -66,10 +66,12 @@ export function compareMeasurements(
       metric('uarch', 'l2_miss_rate', o.l2MissRatio, c.l2MissRatio, at),
       metric('uarch', 'llc_miss_rate', o.llcMissRatio, c.llcMissRatio, at),
     );
-    if (o.branchMispredictRate !== null && c.branchMispredictRate !== null) {
-      metrics.push(
-        metric('uarch', 'branch_mispredict_rate', o.branchMispredictRate, c.branchMispredictRate, at),
-      );
+    for (const [name, a, b] of [
+      ['branch_mispredict_rate', o.branchMispredictRate, c.branchMispredictRate],
+      ['conditional_mispredict_rate', o.conditionalMispredictRate, c.conditionalMispredictRate],
+      ['indirect_mispredict_rate', o.indirectMispredictRate, c.indirectMispredictRate],
+    ] as const) {
+      if (a !== null && b !== null) metrics.push(metric('uarch', name, a, b, at));
     }
   }
   if (original.kernel && clone.kernel) {

@@ -181,6 +181,8 @@ export async function measureService(
       l2MissRatio: p.l2MissRatio,
       llcMissRatio: p.llcMissRatio,
       branchMispredictRate: p.branchMispredictRate,
+      conditionalMispredictRate: p.conditionalMispredictRate,
+      indirectMispredictRate: p.indirectMispredictRate,
     }));
   }
   return { schemaVersion: 1, role, protocol: spec.protocol, ...native, simulated };

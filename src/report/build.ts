@@ -36,6 +36,8 @@ const fixedLabels: Record<string, string> = {
   l2_miss_rate: 'L2 miss rate',
   llc_miss_rate: 'LLC miss rate',
   branch_mispredict_rate: 'branch mispredict rate',
+  conditional_mispredict_rate: 'conditional branches mispredicted',
+  indirect_mispredict_rate: 'indirect jumps mispredicted',
   network_in_bytes_per_request: 'network bytes in per request',
   network_out_bytes_per_request: 'network bytes out per request',
   disk_read_bytes_per_request: 'disk bytes read per request',

@@ -168,5 +168,7 @@ export function platformMissRates(
     },
     // Valgrind's predictor has no geometry: the same model for every platform.
     branchMispredictRate: bc + bi > 0 ? (sum('Bcm') + sum('Bim')) / (bc + bi) : null,
+    conditionalMispredictRate: bc > 0 ? sum('Bcm') / bc : null,
+    indirectMispredictRate: bi > 0 ? sum('Bim') / bi : null,
   };
 }

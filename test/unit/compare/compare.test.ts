@@ -3,6 +3,7 @@ import test from 'node:test';
 import { comparisonSchema, type Measurement } from '../../../src/artifacts/measurement.ts';
 import { compareMeasurements } from '../../../src/compare/compare.ts';
 import { heldOutLoads } from '../../../src/measure/comparison.ts';
+import { goalFor } from '../../../src/report/goals.ts';
 
 const measurement = (scale: number): Measurement => ({
   schemaVersion: 1,
@@ -34,6 +35,8 @@ const measurement = (scale: number): Measurement => ({
       l2MissRatio: 0.1,
       llcMissRatio: 0.5,
       branchMispredictRate: 0.03,
+      conditionalMispredictRate: 0.025,
+      indirectMispredictRate: 0.2 * scale,
     },
   ],
 });
@@ -53,6 +56,17 @@ test('relative errors per metric, with load and platform', () => {
   // Syscalls under 5 % of the original's calls are not compared: noise.
   assert.equal(get('syscall_clock_nanosleep_per_request'), undefined);
   assert.ok(get('syscall_sendmsg_per_request'));
+  assert.ok(Math.abs((get('indirect_mispredict_rate')?.relError ?? 0) - 0.1) < 1e-9);
+  assert.equal(get('conditional_mispredict_rate')?.relError, 0);
+});
+
+test('mispredicts of conditional branches and of indirect jumps are shown apart, judged only in total', () => {
+  const c = compareMeasurements(measurement(1), measurement(1.1), { target: 't', self: false });
+  const metrics = c.metrics.map((m) => m.metric);
+  assert.ok(metrics.includes('conditional_mispredict_rate') && metrics.includes('indirect_mispredict_rate'));
+  assert.equal(goalFor('indirect_mispredict_rate'), null);
+  assert.equal(goalFor('conditional_mispredict_rate'), null);
+  assert.equal(goalFor('branch_mispredict_rate'), 0.05);
 });
 
 test('an original of 0 gives no relative error unless the clone is 0 too', () => {
