@@ -96,7 +96,7 @@ export const platformMissRatesSchema = z.strictObject({
   /** Misses per 1000 instructions. */
   mpki: z.strictObject({ l1i: nonNegative, l1d: nonNegative, l2: nonNegative, llc: nonNegative }),
   branchMispredictRate: fraction.nullable(),
-  /** The two kinds apart (Bcm/Bc, Bim/Bi): the tuner moves each with its own knob. Absent in older profiles. */
+  /** The two kinds apart (Bcm/Bc, Bim/Bi), shown apart by compare. Absent in older profiles. */
   conditionalMispredictRate: fraction.nullable().default(null),
   indirectMispredictRate: fraction.nullable().default(null),
 });
