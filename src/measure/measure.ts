@@ -117,9 +117,17 @@ export async function measureService(
     const pids = processTree(pid);
     const before = readProcSnapshot(pids);
     const window = () => run(target, { durationS: options.durationS, warmupS: 0 });
-    const { result: plain, modes } = sampled
+    const sampling = sampled
       ? await sampleCpuModesWhile(pids, window)
-      : { result: await window(), modes: undefined };
+      : { result: await window(), modes: undefined, unusable: undefined };
+    const plain = sampling.result;
+    // A service enters the kernel for every request: no kernel sample means perf was kept to user mode
+    // (perf_event_paranoid above 1 without CAP_PERFMON).
+    const unusable =
+      sampling.unusable ??
+      (sampling.modes?.kernel === 0 ? 'perf sampled no kernel mode (perf_event_paranoid?)' : undefined);
+    const modes = unusable ? undefined : sampling.modes;
+    if (unusable) progress(`user/system split from ticks: ${unusable}`);
     const after = readProcSnapshot(processTree(pid));
     const samples = modes ? modes.user + modes.kernel : 0;
     const base = computeBaseline(before, after, {

@@ -9,7 +9,8 @@ import { start } from '../../src/sys/process.ts';
 async function userShareOf(script: string): Promise<{ share: number; samples: number }> {
   const busy = start('sh', ['-c', script]);
   try {
-    const { modes } = await sampleCpuModesWhile([busy.pid], () => sleep(1000));
+    const { modes, unusable } = await sampleCpuModesWhile([busy.pid], () => sleep(1000));
+    assert.ok(modes, unusable);
     const samples = modes.user + modes.kernel;
     return { share: modes.user / samples, samples };
   } finally {
@@ -29,4 +30,15 @@ test('perf samples split CPU time by mode: a shell loop runs in user mode, dd of
   assert.ok(loop.samples > 500 && copy.samples > 500, `${loop.samples} and ${copy.samples} samples`);
   assert.ok(loop.share > 0.9, `shell loop: user share ${loop.share}`);
   assert.ok(copy.share < 0.6, `dd bs=1: user share ${copy.share}`);
+});
+
+test('a process perf cannot sample still runs the body; the sampling says why it has no modes', async (t) => {
+  if (!(await perfSoftwareEvents()).works) {
+    t.skip('perf is not usable here');
+    return;
+  }
+  const sampling = await sampleCpuModesWhile([2 ** 22 + 12345], async () => 'ran');
+  assert.equal(sampling.result, 'ran');
+  assert.equal(sampling.modes, undefined);
+  assert.match(sampling.unusable ?? '', /perf/);
 });

@@ -41,9 +41,24 @@ export async function recordCallStacks(
   });
 }
 
-/** `perf record` of cpu-clock samples of `pids` (and their threads) into `data`; more options may follow. */
+/**
+ * `perf record` of cpu-clock samples of `pids` (and their threads) into `data`; more options may follow. Without
+ * --no-buildid-cache perf copies every binary its samples hit into ~/.debug, out of reach of withPerfData.
+ */
 export function cpuClockRecordArgs(pids: readonly number[], data: string, frequencyHz: number): string[] {
-  return ['record', '-q', '-e', 'cpu-clock', '-F', String(frequencyHz), '-p', pids.join(','), '-o', data];
+  return [
+    'record',
+    '-q',
+    '--no-buildid-cache',
+    '-e',
+    'cpu-clock',
+    '-F',
+    String(frequencyHz),
+    '-p',
+    pids.join(','),
+    '-o',
+    data,
+  ];
 }
 
 /**

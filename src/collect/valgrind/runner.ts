@@ -140,12 +140,12 @@ function removeDumps(outDir: string, pids: readonly number[]): void {
  * Each process's dump tagged `tag`, read and then removed with the others it wrote (only the latest window's dumps
  * are kept, so this never rereads the earlier ones).
  */
-async function readWindowDumps(
+function readWindowDumps(
   outDir: string,
   pids: readonly number[],
   tag: string,
   service: string,
-): Promise<WindowDump[]> {
+): WindowDump[] {
   const trigger = `desc: Trigger: dump ${tag}\n`;
   const dumps = pids.map((pid) => {
     for (const file of numberedDumps(outDir, [pid])) {
@@ -298,7 +298,7 @@ async function callgrindWindow(
             },
           );
         }
-        const dumps = await readWindowDumps(outDir, pids, tag, spec.name);
+        const dumps = readWindowDumps(outDir, pids, tag, spec.name);
         const perRequest = dumps.reduce((s, d) => s + (d.cost.totals.Ir ?? 0), 0) / requests;
         const settled = hasSettled(previous, perRequest);
         if (settled || n === maxWindows) window = { dumps, requests, windows: n, settled };
