@@ -82,6 +82,32 @@ export async function saturationThroughput(spec: TargetSpec, durationS = 3): Pro
   });
 }
 
+/**
+ * Runs the CPU window under perf's cpu-clock sampling where perf runs: its load result, and the user share of the
+ * samples when they are usable (otherwise the ticks split it, and a progress line says why).
+ */
+async function sampledUserShare(
+  pids: readonly number[],
+  window: () => Promise<LoadResult>,
+  progress: (m: string) => void,
+): Promise<{ result: LoadResult; userShare?: number }> {
+  const perf = await perfSoftwareEvents();
+  if (!perf.works) {
+    progress(`user/system split from ticks: ${perf.detail}`);
+    return { result: await window() };
+  }
+  const { result, modes, unusable } = await sampleCpuModesWhile(pids, window);
+  // A service enters the kernel for every request: no kernel sample means perf was kept to user mode
+  // (perf_event_paranoid above 1 without CAP_PERFMON).
+  if (!modes || modes.kernel === 0) {
+    progress(
+      `user/system split from ticks: ${unusable ?? 'perf sampled no kernel mode (perf_event_paranoid?)'}`,
+    );
+    return { result };
+  }
+  return { result, userShare: modes.user / (modes.user + modes.kernel) };
+}
+
 export async function measureService(
   spec: TargetSpec,
   role: Measurement['role'],
@@ -111,35 +137,26 @@ export async function measureService(
         p99Us: median(runs.map((r) => r.latencyUs.p99 ?? 0)),
       });
     }
+    progress('CPU time and context switches per request');
     const pid = target.process.pid;
-    const sampled = (await perfSoftwareEvents()).works;
-    progress(`CPU time and context switches per request (${sampled ? 'perf samples' : 'ticks'})`);
     const pids = processTree(pid);
     const before = readProcSnapshot(pids);
-    const window = () => run(target, { durationS: options.durationS, warmupS: 0 });
-    const sampling = sampled
-      ? await sampleCpuModesWhile(pids, window)
-      : { result: await window(), modes: undefined, unusable: undefined };
-    const plain = sampling.result;
-    // A service enters the kernel for every request: no kernel sample means perf was kept to user mode
-    // (perf_event_paranoid above 1 without CAP_PERFMON).
-    const unusable =
-      sampling.unusable ??
-      (sampling.modes?.kernel === 0 ? 'perf sampled no kernel mode (perf_event_paranoid?)' : undefined);
-    const modes = unusable ? undefined : sampling.modes;
-    if (unusable) progress(`user/system split from ticks: ${unusable}`);
+    const { result: plain, userShare } = await sampledUserShare(
+      pids,
+      () => run(target, { durationS: options.durationS, warmupS: 0 }),
+      progress,
+    );
     const after = readProcSnapshot(processTree(pid));
-    const samples = modes ? modes.user + modes.kernel : 0;
     const base = computeBaseline(before, after, {
       requests: plain.responses,
-      ...(modes && samples > 0 ? { userShare: modes.user / samples } : {}),
+      ...(userShare === undefined ? {} : { userShare }),
     }).total;
     const perRequest: Measurement['perRequest'] = {
       cpuUserUs: (base.cpuUserNsPerRequest ?? 0) / 1000,
       cpuSystemUs: (base.cpuSystemNsPerRequest ?? 0) / 1000,
       voluntarySwitches: base.voluntarySwitchesPerRequest,
       involuntarySwitches: base.involuntarySwitchesPerRequest,
-      cpuSplit: samples > 0 ? 'perf' : 'ticks',
+      cpuSplit: userShare === undefined ? 'ticks' : 'perf',
     };
     let kernel: Measurement['kernel'] = null;
     if (options.traced) {

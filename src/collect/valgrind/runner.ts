@@ -29,7 +29,7 @@ import { run } from '../../sys/process.ts';
 import { loadOptionsFromWorkload } from '../load/options.ts';
 import { runDittoLoad } from '../load/run.ts';
 import { processTree } from '../procfs/read.ts';
-import { parseCostSummary } from './cachegrind.ts';
+import { type CostSummary, parseCostSummary } from './cachegrind.ts';
 import { type CallgrindProfile, mergeCallgrindProfiles, parseCallgrind } from './callgrind.ts';
 import {
   type CacheGeometry,
@@ -48,7 +48,8 @@ import {
   sumCostTotals,
 } from './window.ts';
 
-/** prepare: preload and warm-up, simulated but not counted; window: measured. */
+/** prepare: preload and warm-up, simulated but not counted; window: one window of load (repeated until its
+ * instructions per request settle; the last is measured). */
 export type LoadPhase = 'prepare' | 'window';
 
 /** Drives load in one phase against host:port and returns the requests served. */
@@ -125,7 +126,7 @@ const maxWindows = 6;
 
 interface WindowDump {
   text: string;
-  cost: ReturnType<typeof parseCostSummary>;
+  cost: CostSummary;
 }
 
 /** The numbered dumps (`clg.PID.N`) of these processes; the file each writes at exit has no number. */
@@ -265,7 +266,15 @@ async function callgrindWindow(
       callgrindControl(args, pids, outDir, spec.name);
     const tree = () => processTree(target.process.pid);
     const endpoint = { host: target.host, port: target.port };
-    let window: { dumps: WindowDump[]; requests: number; windows: number; settled: boolean } | undefined;
+    let window:
+      | {
+          dumps: WindowDump[];
+          totals: Record<string, number>;
+          requests: number;
+          windows: number;
+          settled: boolean;
+        }
+      | undefined;
     try {
       await load('prepare', endpoint);
       let pids = tree();
@@ -299,16 +308,16 @@ async function callgrindWindow(
           );
         }
         const dumps = readWindowDumps(outDir, pids, tag, spec.name);
-        const perRequest = dumps.reduce((s, d) => s + (d.cost.totals.Ir ?? 0), 0) / requests;
+        const totals = sumCostTotals(dumps.map((d) => d.cost.totals));
+        const perRequest = (totals.Ir ?? 0) / requests;
         const settled = hasSettled(previous, perRequest);
-        if (settled || n === maxWindows) window = { dumps, requests, windows: n, settled };
+        if (settled || n === maxWindows) window = { dumps, totals, requests, windows: n, settled };
         previous = perRequest;
       }
     } finally {
       await target.stop();
     }
-    const { dumps, requests } = window;
-    const totals = sumCostTotals(dumps.map((d) => d.cost.totals));
+    const { dumps, totals, requests } = window;
     checkWindowWork(spec.name, { instructions: totals.Ir ?? 0, requests, processes: dumps.length });
     return {
       texts: dumps.map((d) => d.text),
