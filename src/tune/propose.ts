@@ -6,8 +6,9 @@
 // far (so a step that made things worse, or a noisy measurement, is not built upon): a secant through that point
 // and the latest other one at which the knob differed, when their slope has the expected (positive) sign; otherwise
 // a proportional guess, ratio ∝ knob^e. Every step is damped, bounded to a factor per iteration and clamped to the
-// knob's safe range, and kept inside the values already measured on either side of the goal. A knob whose metric is
-// within its goal on every platform (in the latest iteration) stays put.
+// knob's safe range, and kept inside the values already measured on either side of the goal; when all the values
+// tried (three or more) left the metric on one side, a step back among them goes beyond the farthest instead. A
+// knob whose metric is within its goal on every platform (in the latest iteration) stays put.
 import type { Tuning } from '../artifacts/tuning.ts';
 import { bodyKnobs } from '../emit/body/emit.ts';
 import type { Knobs } from '../plan/plan.ts';
@@ -96,6 +97,9 @@ function miss(o: Observation, metric: string): number | undefined {
 
 const sameValue = (a: number, b: number) => Math.abs(Math.log(a / b)) < 0.02;
 
+/** Observations on one side of the goal that rule out the values between them (two could be one noisy pair). */
+const minOneSided = 3;
+
 /**
  * The observations that still say how the metric responds to this knob: one is superseded by a later one at the
  * same value of this knob with other knobs moved, which measured the knob where it now stands (memcached: the L1i
@@ -132,6 +136,37 @@ function goalBracket(
   return below > 0 && above < Number.POSITIVE_INFINITY && below < above ? { below, above } : undefined;
 }
 
+/**
+ * The farthest knob value tried and its ratio, when at least `minOneSided` current observations at two or more knob
+ * values all left the metric on the same side of its goal (farthest: the lowest when the ratio is above 1, the
+ * highest when below).
+ */
+function oneSided(
+  history: readonly Observation[],
+  p: KnobPairing,
+): { knob: number; ratio: number } | undefined {
+  const tried = current(history, p).flatMap((o) => {
+    const ratio = metricRatio(o, p.metric);
+    return ratio === undefined ? [] : [{ knob: knobValue(o.knobs, p.knob), ratio }];
+  });
+  if (tried.length < minOneSided || new Set(tried.map((t) => t.knob)).size < 2) return undefined;
+  const above = tried.every((t) => t.ratio > 1);
+  if (!above && !tried.every((t) => t.ratio < 1)) return undefined;
+  return tried.reduce((far, t) => ((above ? t.knob < far.knob : t.knob > far.knob) ? t : far));
+}
+
+/** From k toward target: damped, by at most the step factor, within the knob's range. */
+function step(k: number, target: number, p: KnobPairing, options: ProposeOptions): number {
+  const damped = k + options.damping * (target - k);
+  const bounded = Math.min(k * options.maxStepFactor, Math.max(k / options.maxStepFactor, damped));
+  return significant(Math.min(p.max, Math.max(p.min, bounded)));
+}
+
+/** A step from (k, ratio) by the proportional guess, ratio ∝ knob^e. */
+function proportionalStep(k: number, ratio: number, p: KnobPairing, options: ProposeOptions): number {
+  return step(k, ratio > 0 ? k * ratio ** (-1 / p.elasticity) : k * options.maxStepFactor, p, options);
+}
+
 function proposeKnob(history: readonly Observation[], p: KnobPairing, options: ProposeOptions): number {
   const last = history.at(-1);
   if (!last) return 1;
@@ -158,14 +193,20 @@ function proposeKnob(history: readonly Observation[], p: KnobPairing, options: P
     const r = metricRatio(o, p.metric);
     if (r !== undefined && Math.abs(Math.log(k / k1)) > 1e-6) previous = { k, r };
   }
-  let target: number;
   const slope = previous ? (r1 - previous.r) / (k1 - previous.k) : 0;
   // A slope below 2% of the proportional one is noise: the secant would jump across the whole range.
-  if (previous && slope > (0.02 * r1 * p.elasticity) / k1) target = k1 + (1 - r1) / slope;
-  else target = r1 > 0 ? k1 * r1 ** (-1 / p.elasticity) : k1 * options.maxStepFactor;
-  const damped = k1 + options.damping * (target - k1);
-  const bounded = Math.min(k1 * options.maxStepFactor, Math.max(k1 / options.maxStepFactor, damped));
-  let next = significant(Math.min(p.max, Math.max(p.min, bounded)));
+  let next =
+    previous && slope > (0.02 * r1 * p.elasticity) / k1
+      ? step(k1, k1 + (1 - r1) / slope, p, options)
+      : proportionalStep(k1, r1, p, options);
+  // Every value tried so far left the metric on one side of its goal and the step would go back among them: the
+  // root lies beyond the farthest one tried (the metric rises with its knob), whatever noise made the anchor look
+  // closest. The step goes from that farthest value instead (redis: the branch ratio measured 1.23-1.59 at
+  // hard-branch knobs 0.42-0.98 while the tuner kept stepping back toward 0.84, its closest; an earlier build met
+  // the goal at 0.23).
+  const side = oneSided(history, p);
+  if (side && (side.ratio > 1 ? next > side.knob : next < side.knob))
+    next = proportionalStep(side.knob, side.ratio, p, options);
   // Values measured on both sides of the goal hold the knob's root between them. A step out of that bracket (the
   // secant across a cliff, such as the i-cache rate's when the code stops fitting the cache) halves it instead.
   const bracket = goalBracket(history, p);
