@@ -205,7 +205,7 @@ function proposeKnob(history: readonly Observation[], p: KnobPairing, options: P
   // hard-branch knobs 0.42-0.98 while the tuner kept stepping back toward 0.84, its closest; an earlier build met
   // the goal at 0.23).
   const side = oneSided(history, p);
-  if (side && (side.ratio > 1 ? next > side.knob : next < side.knob))
+  if (side && (side.ratio > 1 ? next >= side.knob : next <= side.knob))
     next = proportionalStep(side.knob, side.ratio, p, options);
   // Values measured on both sides of the goal hold the knob's root between them. A step out of that bracket (the
   // secant across a cliff, such as the i-cache rate's when the code stops fitting the cache) halves it instead.

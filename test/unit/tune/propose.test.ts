@@ -195,6 +195,17 @@ test('a metric that stays on one side of its goal over the values tried is sough
   assert.ok(last && (errorsOf([last], p.metric)[0] ?? 1) <= goalOf(p.metric), `hard-branch knob: ${values}`);
 });
 
+test('a step onto the farthest value tried, on the same side of the goal, goes beyond it', () => {
+  const p = knobPairings.find((x) => x.metric === 'branch_mispredict_rate');
+  assert.ok(p);
+  // redis (bench): 1.155 at 1, 1.248 at 0.906, 1.351 at 0.952. From the anchor (1) the guess lands on 0.906, tried,
+  // and halving it toward the anchor went on up (0.976, 0.988).
+  const at = (k: number, ratio: number) =>
+    observe((q) => (q === p ? ratio : 1), k === 1 ? {} : { [p.knob]: k });
+  const next = proposeKnobs([at(1, 1.155), at(0.9061, 1.248), at(0.9519, 1.351)])[p.knob] ?? 1;
+  assert.ok(next < 0.9061, `${next}`);
+});
+
 test('a measurement that other knobs have since invalidated is not stepped from', () => {
   const l1i = knobPairings.find((x) => x.metric === 'l1i_miss_rate');
   const l1d = knobPairings.find((x) => x.metric === 'l1d_miss_rate');
