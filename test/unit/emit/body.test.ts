@@ -44,6 +44,20 @@ test('every body of the plan gets its function, and only those', () => {
   assert.match(c, /void ditto_body_init\(ditto_body_ctx \*ctx\)/);
 });
 
+test('replicated cold code is copies of one loop body, each aligned and named so gcc keeps them apart', () => {
+  const plan = readPlan(join(goldenDir, 'set-and-background', 'plan.json'));
+  const c = emitBodies({ ...plan, knobs: { ...plan.knobs, 'body.icacheBeyondL1': 3 } })[0]?.content ?? '';
+  const cases = c.split(/\n {2}(?:case \d+|default):\n/).slice(1);
+  assert.ok(cases.length >= 8, `${cases.length} replicas`);
+  const bodies = cases.map((text, i) => {
+    const statement = text.slice(0, text.indexOf('    break;'));
+    const aligned = [`# copy ${i}`, 'jmp .La%=', '.p2align 7'].map((l) => `      "${l}\\n\\t"`).join('\n');
+    assert.ok(statement.includes(aligned), statement.slice(0, 200));
+    return statement.replace(`# copy ${i}`, '');
+  });
+  for (const body of bodies) assert.equal(body, bodies[0]);
+});
+
 /** Region bytes per stream of one body, from the generated summary comment. */
 function regionBytes(content: string, fn: string): number[] {
   const section = content.split(/\n \* (?=class_|background_)/).find((x) => x.startsWith(fn)) ?? '';
