@@ -6,8 +6,9 @@
 // far (so a step that made things worse, or a noisy measurement, is not built upon): a secant through that point
 // and the latest other one at which the knob differed, when their slope has the expected (positive) sign; otherwise
 // a proportional guess, ratio ∝ knob^e. Every step is damped, bounded to a factor per iteration and clamped to the
-// knob's safe range, and kept inside the values already measured on either side of the goal; when all the values
-// tried (three or more) left the metric on one side, a step back among them goes beyond the farthest instead. A
+// knob's safe range, and kept inside the values already measured on either side of the goal; when three or more
+// measurements at two or more values all left the metric on one side of its goal (none within it), a step back
+// among those values goes beyond the farthest instead. A
 // knob whose metric is within its goal on every platform (in the latest iteration) stays put.
 import type { Tuning } from '../artifacts/tuning.ts';
 import { bodyKnobs } from '../emit/body/emit.ts';
@@ -138,8 +139,8 @@ function goalBracket(
 
 /**
  * The farthest knob value tried and its ratio, when at least `minOneSided` current observations at two or more knob
- * values all left the metric on the same side of its goal (farthest: the lowest when the ratio is above 1, the
- * highest when below).
+ * values all left the metric on the same side of its goal and none within it (farthest: the lowest when the ratio
+ * is above 1, the highest when below).
  */
 function oneSided(
   history: readonly Observation[],
@@ -150,6 +151,8 @@ function oneSided(
     return ratio === undefined ? [] : [{ knob: knobValue(o.knobs, p.knob), ratio }];
   });
   if (tried.length < minOneSided || new Set(tried.map((t) => t.knob)).size < 2) return undefined;
+  // A measurement within the goal says where the root is: the anchor steps from there.
+  if (current(history, p).some((o) => withinGoal(o, p.metric))) return undefined;
   const above = tried.every((t) => t.ratio > 1);
   if (!above && !tried.every((t) => t.ratio < 1)) return undefined;
   return tried.reduce((far, t) => ((above ? t.knob < far.knob : t.knob > far.knob) ? t : far));
@@ -202,11 +205,12 @@ function proposeKnob(history: readonly Observation[], p: KnobPairing, options: P
   // Every value tried so far left the metric on one side of its goal and the step would go back among them: the
   // root lies beyond the farthest one tried (the metric rises with its knob), whatever noise made the anchor look
   // closest. The step goes from that farthest value instead (redis: the branch ratio measured 1.23-1.59 at
-  // hard-branch knobs 0.42-0.98 while the tuner kept stepping back toward 0.84, its closest; an earlier build met
+  // hard-branch knobs 0.42-1 while the tuner kept stepping back toward 0.84, its closest; an earlier build met
   // the goal at 0.23).
   const side = oneSided(history, p);
+  // (At its range's end the farthest value is all there is: the knob stays there.)
   if (side && (side.ratio > 1 ? next >= side.knob : next <= side.knob))
-    next = proportionalStep(side.knob, side.ratio, p, options);
+    return proportionalStep(side.knob, side.ratio, p, options);
   // Values measured on both sides of the goal hold the knob's root between them. A step out of that bracket (the
   // secant across a cliff, such as the i-cache rate's when the code stops fitting the cache) halves it instead.
   const bracket = goalBracket(history, p);

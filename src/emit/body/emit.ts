@@ -1,9 +1,9 @@
 // The body emitter (pure): clone plan in, src/body.c out. Per body, shapeBody (layout.ts) turns the histograms into
 // blocks, memory targets and string ops; generateBlock (block.ts) writes each loop body; solveRegions (regions.ts)
 // sizes the data regions; this file lays them out in ctx->data and prints one self-contained asm statement per block
-// replica (a cold block's replicas are aligned copies of one loop body). Each statement loads everything it needs from ctx (pinned in r12) and stores its cursors and PRNG state
-// back, so nothing relies on registers surviving between statements, and every register it touches is declared
-// clobbered.
+// replica (a cold block's replicas are aligned copies of one loop body). Each statement loads everything it needs
+// from ctx (pinned in r12) and stores its cursors and PRNG state back, so nothing relies on registers surviving
+// between statements, and every register it touches is declared clobbered.
 import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, chaseRegister, farAdvanceBytes, generateBlock, streamRegisters } from './block.ts';
@@ -135,7 +135,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
     (c) => c.ext === 'base' && c.cls === 'mov.cond' && c.mem === 'no_mem',
   );
   const indirectSites = new IndirectSites(plan.branches, (cmovShare?.share ?? 0) * blockInstructions);
-  // Per far stream, the new lines an invocation takes (replicas: their average).
+  // Per far stream, the new lines an invocation takes.
   const farLines = shape.far.map(() => 0);
   const blocks: BlockCode[] = shape.blocks.map((b, blockIndex) => {
     const host = hosts.includes(b);
@@ -169,8 +169,8 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
           weight: Math.max(1, Math.round(b.instructions / b.bodyInstructions)),
           carry,
           last: blockIndex === shape.blocks.length - 1,
-          // Replicas are alternatives: each runs its share of the invocations.
-          indirect: { jumps: jumps / runs, runs: runs / b.replicas, sites: indirectSites },
+          // The copies together run the body `runs` times per invocation: its sites stand for all of theirs.
+          indirect: { jumps: jumps / runs, runs, sites: indirectSites },
           random,
         });
       };

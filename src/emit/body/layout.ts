@@ -8,10 +8,10 @@
 //   any straight code has. Fetches that miss the L1 (bins above 32 KiB) are cold code: each is one line of straight
 //   code, so the cold block runs that many lines' worth of instructions once per invocation, in one of R replicas
 //   chosen by request_id, R of them spanning the geometric middle between the L1 and the bin (a replica comes back
-//   after the others ran; the replicas are copies, emit.ts). The other bins split the remaining instructions by share: each becomes a hot block
-//   looping over a body of at most ≈ 0.75·S bytes, and a body's hot code together stays within 8 KiB, so that all
-//   bodies and the runtime fit the L1 and the L1i misses come from cold code alone (hot code that overflows the L1
-//   misses as a whole: a cliff no knob can tune across).
+//   after the others ran; the replicas are copies, emit.ts). The other bins split the remaining instructions by
+//   share: each becomes a hot block looping over a body of at most ≈ 0.75·S bytes, and a body's hot code together
+//   stays within 8 KiB, so that all bodies and the runtime fit the L1 and the L1i misses come from cold code alone
+//   (hot code that overflows the L1 misses as a whole: a cliff no knob can tune across).
 // * D-cache working set: each memory operand gets a target bin, as a share of the invocation's accesses: the
 //   stream bins keep their absolute accesses per invocation (the histogram also counts string iterations,
 //   pushes and pops, which hit), the smallest reuse bins give up the difference. Bins ≤ reuseLimitBytes are

@@ -47,7 +47,12 @@ test('every body of the plan gets its function, and only those', () => {
 test('replicated cold code is copies of one loop body, each aligned and named so gcc keeps them apart', () => {
   const plan = readPlan(join(goldenDir, 'set-and-background', 'plan.json'));
   const c = emitBodies({ ...plan, knobs: { ...plan.knobs, 'body.icacheBeyondL1': 3 } })[0]?.content ?? '';
-  const cases = c.split(/\n {2}(?:case \d+|default):\n/).slice(1);
+  // The first replicated block's switch.
+  const from = c.indexOf('    switch (c->request_id');
+  const cases = c
+    .slice(from, c.indexOf('\n    }\n', from))
+    .split(/\n {2}(?:case \d+|default):\n/)
+    .slice(1);
   assert.ok(cases.length >= 8, `${cases.length} replicas`);
   const bodies = cases.map((text, i) => {
     const statement = text.slice(0, text.indexOf('    break;'));

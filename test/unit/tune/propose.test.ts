@@ -206,6 +206,23 @@ test('a step onto the farthest value tried, on the same side of the goal, goes b
   assert.ok(next < 0.9061, `${next}`);
 });
 
+test('the one-sided step stays at the end of the range when the farthest value tried is there', () => {
+  const p = knobPairings.find((x) => x.metric === 'branch_mispredict_rate');
+  assert.ok(p);
+  const at = (k: number, ratio: number) => observe((q) => (q === p ? ratio : 1), { [p.knob]: k });
+  const next = proposeKnobs([at(0.1, 1.2), at(p.min, 1.3), at(0.07, 1.35)])[p.knob];
+  assert.equal(next, p.min);
+});
+
+test('a measurement within the goal keeps the anchor rule: no step beyond the farthest value tried', () => {
+  const p = knobPairings.find((x) => x.metric === 'branch_mispredict_rate');
+  assert.ok(p);
+  const at = (k: number, ratio: number) =>
+    observe((q) => (q === p ? ratio : 1), k === 1 ? {} : { [p.knob]: k });
+  const next = proposeKnobs([at(1, 1.03), at(0.8, 1.3), at(0.9, 1.25)])[p.knob] ?? 1;
+  assert.ok(next > 0.9 && next < 1, `${next}`);
+});
+
 test('a measurement that other knobs have since invalidated is not stepped from', () => {
   const l1i = knobPairings.find((x) => x.metric === 'l1i_miss_rate');
   const l1d = knobPairings.find((x) => x.metric === 'l1d_miss_rate');
