@@ -39,6 +39,11 @@ function observe(model: Model, knobs: Knobs): Observation {
   return { knobs, metrics };
 }
 
+/** One paired metric at `ratio` with its knob at k (absent at 1), every other metric on its goal. */
+function observeAt(p: KnobPairing, k: number, ratio: number): Observation {
+  return observe((q) => (q === p ? ratio : 1), k === 1 ? {} : { [p.knob]: k });
+}
+
 const budget: Budget = { iterations: 12, seconds: 3600, patience: 2 };
 
 /** Runs the loop on a model; returns the history and why it stopped. */
@@ -153,11 +158,9 @@ test('a guess already measured and found worse is not proposed again: the step h
   const p = knobPairings.find((x) => x.metric === 'l2_miss_rate');
   assert.ok(p);
   // Anchor: knob 1, ratio 0.8. At the proportional guess from it the metric came out worse (ratio 0.6).
-  const at = (k: number, ratio: number) =>
-    observe((q) => (q === p ? ratio : 1), k === 1 ? {} : { [p.knob]: k });
-  const first = proposeKnobs([at(1, 0.8)])[p.knob] ?? 1;
+  const first = proposeKnobs([observeAt(p, 1, 0.8)])[p.knob] ?? 1;
   assert.ok(first > 1);
-  const second = proposeKnobs([at(1, 0.8), at(first, 0.6)])[p.knob] ?? 1;
+  const second = proposeKnobs([observeAt(p, 1, 0.8), observeAt(p, first, 0.6)])[p.knob] ?? 1;
   assert.ok(second > 1 && second < first, `${first} then ${second}`);
 });
 
@@ -200,26 +203,27 @@ test('a step onto the farthest value tried, on the same side of the goal, goes b
   assert.ok(p);
   // redis (bench): 1.155 at 1, 1.248 at 0.906, 1.351 at 0.952. From the anchor (1) the guess lands on 0.906, tried,
   // and halving it toward the anchor went on up (0.976, 0.988).
-  const at = (k: number, ratio: number) =>
-    observe((q) => (q === p ? ratio : 1), k === 1 ? {} : { [p.knob]: k });
-  const next = proposeKnobs([at(1, 1.155), at(0.9061, 1.248), at(0.9519, 1.351)])[p.knob] ?? 1;
+  const next =
+    proposeKnobs([observeAt(p, 1, 1.155), observeAt(p, 0.9061, 1.248), observeAt(p, 0.9519, 1.351)])[
+      p.knob
+    ] ?? 1;
   assert.ok(next < 0.9061, `${next}`);
 });
 
 test('the one-sided step stays at the end of the range when the farthest value tried is there', () => {
   const p = knobPairings.find((x) => x.metric === 'branch_mispredict_rate');
   assert.ok(p);
-  const at = (k: number, ratio: number) => observe((q) => (q === p ? ratio : 1), { [p.knob]: k });
-  const next = proposeKnobs([at(0.1, 1.2), at(p.min, 1.3), at(0.07, 1.35)])[p.knob];
+  const next = proposeKnobs([observeAt(p, 0.1, 1.2), observeAt(p, p.min, 1.3), observeAt(p, 0.07, 1.35)])[
+    p.knob
+  ];
   assert.equal(next, p.min);
 });
 
 test('a measurement within the goal keeps the anchor rule: no step beyond the farthest value tried', () => {
   const p = knobPairings.find((x) => x.metric === 'branch_mispredict_rate');
   assert.ok(p);
-  const at = (k: number, ratio: number) =>
-    observe((q) => (q === p ? ratio : 1), k === 1 ? {} : { [p.knob]: k });
-  const next = proposeKnobs([at(1, 1.03), at(0.8, 1.3), at(0.9, 1.25)])[p.knob] ?? 1;
+  const next =
+    proposeKnobs([observeAt(p, 1, 1.03), observeAt(p, 0.8, 1.3), observeAt(p, 0.9, 1.25)])[p.knob] ?? 1;
   assert.ok(next > 0.9 && next < 1, `${next}`);
 });
 
