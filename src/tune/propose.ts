@@ -8,8 +8,8 @@
 // a proportional guess, ratio ∝ knob^e. Every step is damped, bounded to a factor per iteration and clamped to the
 // knob's safe range, and kept inside the values already measured on either side of the goal; when three or more
 // measurements at two or more values all left the metric on one side of its goal (none within it), a step back
-// among those values goes beyond the farthest instead. A
-// knob whose metric is within its goal on every platform (in the latest iteration) stays put.
+// among those values goes beyond the farthest instead. A knob whose metric is within its goal on every platform
+// (in the latest iteration) stays put.
 import type { Tuning } from '../artifacts/tuning.ts';
 import { bodyKnobs } from '../emit/body/emit.ts';
 import type { Knobs } from '../plan/plan.ts';
@@ -146,13 +146,14 @@ function oneSided(
   history: readonly Observation[],
   p: KnobPairing,
 ): { knob: number; ratio: number } | undefined {
-  const tried = current(history, p).flatMap((o) => {
+  const observations = current(history, p);
+  // A measurement within the goal says where the root is: the anchor steps from there.
+  if (observations.some((o) => withinGoal(o, p.metric))) return undefined;
+  const tried = observations.flatMap((o) => {
     const ratio = metricRatio(o, p.metric);
     return ratio === undefined ? [] : [{ knob: knobValue(o.knobs, p.knob), ratio }];
   });
   if (tried.length < minOneSided || new Set(tried.map((t) => t.knob)).size < 2) return undefined;
-  // A measurement within the goal says where the root is: the anchor steps from there.
-  if (current(history, p).some((o) => withinGoal(o, p.metric))) return undefined;
   const above = tried.every((t) => t.ratio > 1);
   if (!above && !tried.every((t) => t.ratio < 1)) return undefined;
   return tried.reduce((far, t) => ((above ? t.knob < far.knob : t.knob > far.knob) ? t : far));

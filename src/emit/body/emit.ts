@@ -146,7 +146,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
     // invocations, and copies drawn apart would each be sites that valgrind's predictor has to learn anew, its
     // counters overwritten in between (redis's clone: 30 conditional mispredicts per request, 41 once the i-cache
     // knob went from 1 to 1.11 and added cold code, at the same hard-branch share).
-    const replicate = (): Replica => {
+    const drawReplica = (): Replica => {
       const owed = carry.slice();
       // Iterations the body will run: estimated from its planned size, then from the first attempt.
       let runs = Math.max(1, Math.round(b.instructions / b.bodyInstructions));
@@ -224,7 +224,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
       jumpsMade += body.jumps * iterations;
       return { body, iterations };
     };
-    const replica = replicate();
+    const replica = drawReplica();
     const replicas = Array.from({ length: b.replicas }, () => replica);
     if (host) owedJumps = jumps - jumpsMade;
     return { replicas };
