@@ -4,7 +4,7 @@ import type { Profile, RequestClass } from '../artifacts/profile.ts';
 import { readinessCalls } from '../collect/bpftrace/script.ts';
 import { DittoError } from '../errors.ts';
 import { responseFraming } from './framing.ts';
-import { bodyIndirectJumps, bodyInstructions } from './runtime-cost.ts';
+import { bodyIndirectJumps, bodyIndirectMispredictRate, bodyInstructions } from './runtime-cost.ts';
 
 /**
  * Knobs, 1 = as profiled (the tuner moves them): `instructions.<class>` scales a class's dynamic instructions
@@ -182,10 +182,16 @@ function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan 
   return {
     instructions: bodyInstructions(profile.protocol, cls, body.instructionsPerRequest * scale),
     mix: body.mix,
-    // A body plan's indirect jumps are the body's: the runtime makes the rest.
+    // A body plan's indirect jumps are the body's: the runtime makes the rest, predicted.
     branches: {
       ...body.branches,
       indirectPerRequest: bodyIndirectJumps(profile.protocol, cls, body.branches.indirectPerRequest),
+      indirectMispredictRate: bodyIndirectMispredictRate(
+        profile.protocol,
+        cls,
+        body.branches.indirectPerRequest,
+        body.branches.indirectMispredictRate,
+      ),
     },
     dependencies: body.dependencies,
     stringOps: body.stringOps,

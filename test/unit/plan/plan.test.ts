@@ -6,7 +6,13 @@ import { type Profile, profileSchema } from '../../../src/artifacts/profile.ts';
 import { DittoError } from '../../../src/errors.ts';
 import { responseFraming } from '../../../src/plan/framing.ts';
 import { planClone, socketCalls } from '../../../src/plan/plan.ts';
-import { bodyInstructions, runtimeInstructions } from '../../../src/plan/runtime-cost.ts';
+import {
+  bodyIndirectMispredictRate,
+  bodyInstructions,
+  runtimeIndirectJumps,
+  runtimeIndirectMispredictRate,
+  runtimeInstructions,
+} from '../../../src/plan/runtime-cost.ts';
 
 const profile = (name: string): Profile =>
   profileSchema.parse(
@@ -164,6 +170,31 @@ test('runtime instructions: a table entry per protocol and profiled class, subtr
       assert.equal(bodyInstructions(protocol, cls, own / 2), 0);
     }
   }
+});
+
+test("the body's indirect jumps make the mispredicts the runtime's predicted ones do not", () => {
+  const own = runtimeIndirectJumps.memcached.get ?? 0;
+  // memcached's get: 25% of 45 jumps; 18 are the runtime's.
+  const rate = bodyIndirectMispredictRate('memcached', 'get', own + 27, 0.25) ?? 0;
+  assert.ok(Math.abs(rate * 27 + own * runtimeIndirectMispredictRate - 0.25 * (own + 27)) < 1e-9);
+  assert.ok(rate > 0.4);
+  assert.equal(bodyIndirectMispredictRate('memcached', 'get', own + 27, null), null);
+  // Fewer jumps than the runtime's: the body makes none, the rate stays as profiled.
+  assert.equal(bodyIndirectMispredictRate('memcached', 'get', own / 2, 0.25), 0.25);
+  // The planner applies it (the fixture predates the jump count).
+  const p = profile('memcached');
+  const profiled = p.cpu[0]?.body.branches;
+  assert.ok(profiled?.indirectMispredictRate);
+  profiled.indirectPerRequest = own + 27;
+  const get = planClone(p).classes[0]?.body?.branches;
+  assert.ok(get);
+  assert.ok(
+    Math.abs(
+      (get.indirectMispredictRate ?? 0) * get.indirectPerRequest +
+        own * runtimeIndirectMispredictRate -
+        profiled.indirectMispredictRate * profiled.indirectPerRequest,
+    ) < 1e-6,
+  );
 });
 
 test('a quick sweep (curve up to 1 MiB) gains the point of the smallest platform LLC from its misses', () => {
