@@ -38,6 +38,8 @@ export const measurementSchema = z.strictObject({
     .strictObject({
       cpuUserUs: nonNegative,
       cpuSystemUs: nonNegative,
+      /** On-CPU time of the background threads: those seen waiting, never on a socket (baseline.ts). */
+      cpuBackgroundUs: nonNegative.nullable().default(null),
       voluntarySwitches: nonNegative,
       involuntarySwitches: nonNegative,
       /** How CPU time was split into user and system: perf's cpu-clock samples, or the kernel's tick counts. */

@@ -54,6 +54,8 @@ export function compareMeasurements(
       metric('cpu', 'voluntary_switches_per_request', o.voluntarySwitches, c.voluntarySwitches),
       metric('cpu', 'involuntary_switches_per_request', o.involuntarySwitches, c.involuntarySwitches),
     );
+    if (o.cpuBackgroundUs !== null && c.cpuBackgroundUs !== null)
+      metrics.push(metric('cpu', 'cpu_background_us_per_request', o.cpuBackgroundUs, c.cpuBackgroundUs));
   }
   for (const o of original.simulated) {
     const c = clone.simulated.find((s) => s.platform === o.platform);

@@ -3,7 +3,7 @@
 // perf samples where perf runs), syscalls and I/O bytes per request and threads per role (bpftrace), and simulated
 // instructions and miss rates (valgrind).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { computeBaseline } from '../analyze/skeleton/baseline.ts';
+import { backgroundThreads, computeBaseline, cpuNsPerRequestOf } from '../analyze/skeleton/baseline.ts';
 import { syscallProfile } from '../analyze/skeleton/syscalls.ts';
 import { analyzeSkeleton, type ThreadRole } from '../analyze/skeleton/threads.ts';
 import type { LoadResult } from '../artifacts/load-result.ts';
@@ -12,7 +12,7 @@ import { traceWhile } from '../collect/bpftrace/run.ts';
 import type { LoadOptions } from '../collect/load/options.ts';
 import { runDittoLoad } from '../collect/load/run.ts';
 import { sampleCpuModesWhile } from '../collect/perf/modes.ts';
-import { processTree, readProcSnapshot } from '../collect/procfs/read.ts';
+import { processTree, readProcSnapshot, sampleBlockedSyscallsWhile } from '../collect/procfs/read.ts';
 import { cacheRunPlan } from '../collect/valgrind/geometry.ts';
 import { dittoLoadDriver, profileCpuBody } from '../collect/valgrind/runner.ts';
 import type { TargetSpec } from '../spec/target-spec.ts';
@@ -86,11 +86,11 @@ export async function saturationThroughput(spec: TargetSpec, durationS = 3): Pro
  * Runs the CPU window under perf's cpu-clock sampling where perf runs: its load result, and the user share of the
  * samples when they are usable (otherwise the ticks split it, and a progress line says why).
  */
-async function sampledUserShare(
+async function sampledUserShare<T>(
   pids: readonly number[],
-  window: () => Promise<LoadResult>,
+  window: () => Promise<T>,
   progress: (m: string) => void,
-): Promise<{ result: LoadResult; userShare?: number }> {
+): Promise<{ result: T; userShare?: number }> {
   const perf = await perfSoftwareEvents();
   if (!perf.works) {
     progress(`user/system split from ticks: ${perf.detail}`);
@@ -141,19 +141,22 @@ export async function measureService(
     const pid = target.process.pid;
     const pids = processTree(pid);
     const before = readProcSnapshot(pids);
-    const { result: plain, userShare } = await sampledUserShare(
+    const { result: sampled, userShare } = await sampledUserShare(
       pids,
-      () => run(target, { durationS: options.durationS, warmupS: 0 }),
+      () => sampleBlockedSyscallsWhile(pids, () => run(target, { durationS: options.durationS, warmupS: 0 })),
       progress,
     );
+    const plain = sampled.result;
     const after = readProcSnapshot(processTree(pid));
     const base = computeBaseline(before, after, {
       requests: plain.responses,
       ...(userShare === undefined ? {} : { userShare }),
     }).total;
+    const background = backgroundThreads(sampled.blockedIn);
     const perRequest: Measurement['perRequest'] = {
       cpuUserUs: (base.cpuUserNsPerRequest ?? 0) / 1000,
       cpuSystemUs: (base.cpuSystemNsPerRequest ?? 0) / 1000,
+      cpuBackgroundUs: cpuNsPerRequestOf(before, after, background, plain.responses) / 1000,
       voluntarySwitches: base.voluntarySwitchesPerRequest,
       involuntarySwitches: base.involuntarySwitchesPerRequest,
       cpuSplit: userShare === undefined ? 'ticks' : 'perf',

@@ -9,8 +9,9 @@ export interface GoalRule {
   maxRelError: number;
   /** The goal in words, for the report. */
   text: string;
-  /** Where the goal holds: only at loads below the original's saturation, only for calls of a large share. */
-  only?: 'below-saturation' | 'frequent-syscalls';
+  /** Where the goal holds: only at loads below the original's saturation, only for calls of a large share, only
+   * where the original's background threads take a large share of its CPU. */
+  only?: 'below-saturation' | 'frequent-syscalls' | 'busy-background';
 }
 
 export const goalRules: readonly GoalRule[] = [
@@ -37,6 +38,12 @@ export const goalRules: readonly GoalRule[] = [
     text: 'user and system CPU time per request ≤ 10%',
   },
   {
+    match: /^cpu_background_us_per_request$/,
+    maxRelError: 0.1,
+    text: "CPU time per request of background threads ≤ 10%, where they take ≥ 5% of the original's",
+    only: 'busy-background',
+  },
+  {
     match: /^p(50|99)_us$/,
     maxRelError: 0.1,
     text: "latency p50 and p99 ≤ 10% at every load below the original's saturation",
@@ -47,6 +54,8 @@ export const goalRules: readonly GoalRule[] = [
 
 /** A syscall has a goal only when it makes at least this share of the original's calls. */
 export const syscallShareFloor = 0.05;
+/** Background threads' CPU time has a goal only when it is at least this share of the original's. */
+export const backgroundShareFloor = 0.05;
 
 export interface GoalContext {
   /** The load the metric was measured at (latency metrics); null or absent for load-independent metrics. */
@@ -55,13 +64,15 @@ export interface GoalContext {
   saturationRps?: number;
   /** For syscall metrics: the call's share of all the original's calls per request. */
   syscallShare?: number;
+  /** The original's background threads' share of its CPU time. */
+  backgroundShare?: number;
 }
 
 /** The largest relative error the metric may have, or null when no goal covers it (it is shown, not judged). */
 export function goalFor(metric: string, context: GoalContext = {}): number | null {
   const rule = goalRules.find((r) => r.match.test(metric));
   if (!rule) return null;
-  const { load, saturationRps, syscallShare } = context;
+  const { load, saturationRps, syscallShare, backgroundShare } = context;
   if (
     rule.only === 'below-saturation' &&
     load != null &&
@@ -71,6 +82,7 @@ export function goalFor(metric: string, context: GoalContext = {}): number | nul
     return null;
   if (rule.only === 'frequent-syscalls' && syscallShare !== undefined && syscallShare < syscallShareFloor)
     return null;
+  if (rule.only === 'busy-background' && (backgroundShare ?? 0) < backgroundShareFloor) return null;
   return rule.maxRelError;
 }
 
@@ -79,10 +91,13 @@ export function comparedGoal(m: Comparison['metrics'][number], comparison: Compa
   const calls = comparison.original.kernel?.syscallsPerRequest ?? {};
   const total = Object.values(calls).reduce((s, v) => s + v, 0);
   const syscall = /^syscall_(.+)_per_request$/.exec(m.metric)?.[1];
+  const cpu = comparison.original.perRequest;
+  const cpuTotal = cpu ? cpu.cpuUserUs + cpu.cpuSystemUs : 0;
   return goalFor(m.metric, {
     load: m.load,
     saturationRps: comparison.original.saturationRps,
     ...(syscall !== undefined && total > 0 ? { syscallShare: (calls[syscall] ?? 0) / total } : {}),
+    ...(cpuTotal > 0 ? { backgroundShare: (cpu?.cpuBackgroundUs ?? 0) / cpuTotal } : {}),
   });
 }
 

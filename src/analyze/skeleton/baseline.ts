@@ -1,6 +1,8 @@
 // Per-request CPU time, context switches and read()/write() accounting from two /proc snapshots taken around an
 // untraced load window (pure).
 import { z } from 'zod';
+import { acceptCalls, readinessCalls } from '../../collect/bpftrace/script.ts';
+import { syscallName } from '../../collect/bpftrace/syscalls-x86_64.ts';
 import type { TaskCounters } from '../../collect/procfs/parse.ts';
 import type { ProcSnapshot } from '../../collect/procfs/read.ts';
 import { type ThreadRole, threadRoleSchema } from './threads.ts';
@@ -128,4 +130,37 @@ export function computeBaseline(
       ...perRequest(e.delta, options.requests),
     })),
   });
+}
+
+/** Calls a thread that serves sockets waits in: readiness waits, accepts, and reads and writes. */
+const socketWaits = new Set<string>([
+  ...readinessCalls,
+  ...acceptCalls,
+  ...['read', 'readv', 'recvfrom', 'recvmsg', 'write', 'writev', 'sendto', 'sendmsg'],
+]);
+
+/**
+ * The background threads, found without tracing from the syscalls each thread was seen blocked in: those seen
+ * waiting, and never in a socket wait (memcached's LRU maintainer sleeps in clock_nanosleep, its idle helpers in
+ * futex; its workers wait in epoll_wait). A thread never seen waiting is left out.
+ */
+export function backgroundThreads(blockedIn: ReadonlyMap<number, ReadonlySet<number>>): Set<number> {
+  const out = new Set<number>();
+  for (const [tid, calls] of blockedIn) {
+    if (calls.size > 0 && ![...calls].some((nr) => socketWaits.has(syscallName(nr)))) out.add(tid);
+  }
+  return out;
+}
+
+/** On-CPU ns per request of some threads between two snapshots (a thread born in between counts from zero). */
+export function cpuNsPerRequestOf(
+  before: ProcSnapshot,
+  after: ProcSnapshot,
+  tids: ReadonlySet<number>,
+  requests: number,
+): number {
+  const earlier = new Map(before.tasks.map((t) => [t.tid, t.runNs]));
+  let ns = 0;
+  for (const t of after.tasks) if (tids.has(t.tid)) ns += Math.max(0, t.runNs - (earlier.get(t.tid) ?? 0));
+  return requests > 0 ? ns / requests : 0;
 }

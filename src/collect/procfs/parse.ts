@@ -100,6 +100,15 @@ export function parseIo(
   };
 }
 
+/**
+ * The syscall a thread is blocked in, from /proc/PID/task/TID/syscall ("230 0x1 …"): its number, or undefined when
+ * the thread runs ("running") or waits outside a syscall ("-1 …").
+ */
+export function parseBlockedSyscall(text: string): number | undefined {
+  const first = text.trim().split(/\s+/)[0] ?? '';
+  return /^\d+$/.test(first) ? Number(first) : undefined;
+}
+
 export const fdTargetKinds = ['socket', 'file', 'pipe', 'event', 'other'] as const;
 export type FdTargetKind = (typeof fdTargetKinds)[number];
 

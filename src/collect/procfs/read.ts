@@ -7,6 +7,7 @@ import {
   type FdKindCounts,
   type FdTargetKind,
   fdTargetKind,
+  parseBlockedSyscall,
   parseIo,
   parseSchedstat,
   parseStat,
@@ -110,6 +111,48 @@ export function readProcSnapshot(pids: readonly number[]): ProcSnapshot {
       .filter((t): t is TaskSample => t !== undefined),
   );
   return { atNs, tasks };
+}
+
+/** The syscall number each thread of the processes is blocked in now (threads running or gone are left out). */
+export function readBlockedSyscalls(pids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    for (const tid of tasksOf(pid)) {
+      try {
+        const nr = parseBlockedSyscall(readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8'));
+        if (nr !== undefined) out.set(tid, nr);
+      } catch (error) {
+        if (!isMissing(error)) throw error;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs `window` while sampling, every `intervalMs`, the syscall each thread is blocked in: per thread, the numbers
+ * seen. (Cheap: a few small reads per thread and sample, no tracing.)
+ */
+export async function sampleBlockedSyscallsWhile<T>(
+  pids: readonly number[],
+  window: () => Promise<T>,
+  intervalMs = 50,
+): Promise<{ result: T; blockedIn: Map<number, Set<number>> }> {
+  const blockedIn = new Map<number, Set<number>>();
+  const sample = () => {
+    for (const [tid, nr] of readBlockedSyscalls(pids)) {
+      const seen = blockedIn.get(tid) ?? new Set<number>();
+      seen.add(nr);
+      blockedIn.set(tid, seen);
+    }
+  };
+  const timer = setInterval(sample, intervalMs);
+  try {
+    sample();
+    return { result: await window(), blockedIn };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** Open fds of a process by kind, from the link targets in /proc/PID/fd. */

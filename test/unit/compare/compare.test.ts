@@ -3,7 +3,7 @@ import test from 'node:test';
 import { comparisonSchema, type Measurement } from '../../../src/artifacts/measurement.ts';
 import { compareMeasurements } from '../../../src/compare/compare.ts';
 import { heldOutLoads } from '../../../src/measure/comparison.ts';
-import { goalFor } from '../../../src/report/goals.ts';
+import { comparedGoal, goalFor } from '../../../src/report/goals.ts';
 
 const measurement = (scale: number): Measurement => ({
   schemaVersion: 1,
@@ -14,6 +14,7 @@ const measurement = (scale: number): Measurement => ({
   perRequest: {
     cpuUserUs: 5,
     cpuSystemUs: 15 * scale,
+    cpuBackgroundUs: 2 * scale,
     voluntarySwitches: 1,
     involuntarySwitches: 0,
     cpuSplit: 'perf',
@@ -67,6 +68,27 @@ test('mispredicts of conditional branches and of indirect jumps are shown apart,
   assert.equal(goalFor('indirect_mispredict_rate'), null);
   assert.equal(goalFor('conditional_mispredict_rate'), null);
   assert.equal(goalFor('branch_mispredict_rate'), 0.05);
+});
+
+test("background threads' CPU is judged where they take 5% of the original's CPU or more", () => {
+  const busy = compareMeasurements(measurement(1), measurement(1.1), { target: 't', self: false });
+  const row = busy.metrics.find((m) => m.metric === 'cpu_background_us_per_request');
+  assert.ok(row && Math.abs((row.relError ?? 0) - 0.1) < 1e-9);
+  assert.equal(comparedGoal(row, busy), 0.1);
+  const original = measurement(1);
+  if (original.perRequest) original.perRequest.cpuBackgroundUs = 0.5;
+  const idle = compareMeasurements(original, measurement(1.1), { target: 't', self: false });
+  const idleRow = idle.metrics.find((m) => m.metric === 'cpu_background_us_per_request');
+  assert.ok(idleRow);
+  assert.equal(comparedGoal(idleRow, idle), null);
+  // Measurements made before background threads were told apart have no such row.
+  const older = measurement(1);
+  if (older.perRequest) older.perRequest.cpuBackgroundUs = null;
+  const none = compareMeasurements(older, measurement(1.1), { target: 't', self: false });
+  assert.equal(
+    none.metrics.find((m) => m.metric === 'cpu_background_us_per_request'),
+    undefined,
+  );
 });
 
 test('an original of 0 gives no relative error unless the clone is 0 too', () => {

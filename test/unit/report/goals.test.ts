@@ -22,7 +22,7 @@ test('every goal of the issue, by metric name', () => {
     saturation_rps: 0.1,
   };
   for (const [metric, goal] of Object.entries(expected)) assert.equal(goalFor(metric), goal, metric);
-  assert.equal(goalRules.length, 7);
+  assert.equal(goalRules.length, 8);
 });
 
 test('metrics without a goal are shown, not judged', () => {

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
-import { computeBaseline } from '../../../../src/analyze/skeleton/baseline.ts';
+import {
+  backgroundThreads,
+  computeBaseline,
+  cpuNsPerRequestOf,
+} from '../../../../src/analyze/skeleton/baseline.ts';
 import { analyzeSkeleton } from '../../../../src/analyze/skeleton/threads.ts';
 import type { ProcSnapshot } from '../../../../src/collect/procfs/read.ts';
 import { recordedRun } from '../../collect/bpftrace/fixtures.ts';
@@ -43,4 +47,30 @@ test('a thread born inside the window counts from zero; no requests is refused',
   const b = computeBaseline(before, { ...after, tasks: [born] }, { requests: 10 });
   assert.equal(b.total.cpuNsPerRequest, 500);
   assert.throws(() => computeBaseline(before, after, { requests: 0 }));
+});
+
+test("background threads: seen waiting, never on a socket (memcached's, as /proc/TID/syscall showed them)", () => {
+  // epoll_wait 232, futex 202, clock_nanosleep 230, read 0, fdatasync 75.
+  const blockedIn = new Map<number, Set<number>>([
+    [1, new Set([232])], // main: accepts through epoll
+    [2, new Set([232, 202])], // worker, also waits on a lock
+    [3, new Set([202])], // idle helper
+    [4, new Set([230, 202])], // LRU maintainer
+    [5, new Set([0])], // reads its socket without a readiness wait
+    [6, new Set([75])], // redis's fsync thread
+    [7, new Set<number>()], // never seen waiting
+  ]);
+  assert.deepEqual([...backgroundThreads(blockedIn)].sort(), [3, 4, 6]);
+});
+
+test('the CPU time of some threads per request; one born in the window counts from zero', () => {
+  const { requests, before, after } = snapshots('memcached-get');
+  const all = new Set(after.tasks.map((t) => t.tid));
+  const total = computeBaseline(before, after, { requests }).total.cpuNsPerRequest;
+  assert.ok(Math.abs(cpuNsPerRequestOf(before, after, all, requests) - total) < 1e-6);
+  const first = after.tasks[0];
+  assert.ok(first);
+  const born = { ...first, tid: 4_000_000, runNs: 5000 };
+  assert.equal(cpuNsPerRequestOf(before, { ...after, tasks: [born] }, new Set([4_000_000]), 10), 500);
+  assert.equal(cpuNsPerRequestOf(before, after, new Set(), requests), 0);
 });

@@ -4,6 +4,7 @@ import test from 'node:test';
 import {
   countFdKinds,
   fdTargetKind,
+  parseBlockedSyscall,
   parseIo,
   parseSchedstat,
   parseStat,
@@ -40,6 +41,12 @@ test('schedstat, status and io of a memcached worker thread', () => {
     readBytes: 0,
     writeBytes: 0,
   });
+});
+
+test('the syscall a thread is blocked in: its number, none when it runs or waits outside a syscall', () => {
+  assert.equal(parseBlockedSyscall('230 0x1 0x1 0x7f3a 0x0 0x0 0x0 0x7f3a9c 0x7f3b12\n'), 230);
+  assert.equal(parseBlockedSyscall('running\n'), undefined);
+  assert.equal(parseBlockedSyscall('-1 0x7ffd 0x55d1\n'), undefined);
 });
 
 test('a truncated file is an error naming the file and field', () => {
