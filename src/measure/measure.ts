@@ -1,7 +1,8 @@
 // Measures one service (the original or a clone, both given as target specs) with the same collectors: latency at
 // fixed rates, saturation throughput, CPU time and context switches per request (/proc; the user/system split from
-// perf samples where perf runs), syscalls and I/O bytes per request and threads per role (bpftrace), and simulated
-// instructions and miss rates (valgrind).
+// perf samples where perf runs; the background threads' share from the syscalls they are seen blocked in),
+// syscalls and I/O bytes per request and threads per role (bpftrace), and simulated instructions and miss rates
+// (valgrind).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backgroundThreads, computeBaseline, cpuNsPerRequestOf } from '../analyze/skeleton/baseline.ts';
 import { syscallProfile } from '../analyze/skeleton/syscalls.ts';
@@ -152,11 +153,14 @@ export async function measureService(
       requests: plain.responses,
       ...(userShare === undefined ? {} : { userShare }),
     }).total;
-    const background = backgroundThreads(sampled.blockedIn);
+    // No thread seen blocked: /proc/TID/syscall was unreadable, the background share is unknown.
+    const background = sampled.blockedIn.size > 0 ? backgroundThreads(sampled.blockedIn) : undefined;
     const perRequest: Measurement['perRequest'] = {
       cpuUserUs: (base.cpuUserNsPerRequest ?? 0) / 1000,
       cpuSystemUs: (base.cpuSystemNsPerRequest ?? 0) / 1000,
-      cpuBackgroundUs: cpuNsPerRequestOf(before, after, background, plain.responses) / 1000,
+      cpuBackgroundUs: background
+        ? cpuNsPerRequestOf(before, after, background, plain.responses) / 1000
+        : null,
       voluntarySwitches: base.voluntarySwitchesPerRequest,
       involuntarySwitches: base.involuntarySwitchesPerRequest,
       cpuSplit: userShare === undefined ? 'ticks' : 'perf',

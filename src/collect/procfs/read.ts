@@ -113,7 +113,10 @@ export function readProcSnapshot(pids: readonly number[]): ProcSnapshot {
   return { atNs, tasks };
 }
 
-/** The syscall number each thread of the processes is blocked in now (threads running or gone are left out). */
+/**
+ * The syscall number each thread of the processes is blocked in now. Threads running, gone, or not readable (the
+ * file needs ptrace access: another user's service without root) are left out.
+ */
 export function readBlockedSyscalls(pids: readonly number[]): Map<number, number> {
   const out = new Map<number, number>();
   for (const pid of pids) {
@@ -122,7 +125,8 @@ export function readBlockedSyscalls(pids: readonly number[]): Map<number, number
         const nr = parseBlockedSyscall(readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8'));
         if (nr !== undefined) out.set(tid, nr);
       } catch (error) {
-        if (!isMissing(error)) throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (!isMissing(error) && code !== 'EACCES' && code !== 'EPERM') throw error;
       }
     }
   }
@@ -146,7 +150,14 @@ export async function sampleBlockedSyscallsWhile<T>(
       blockedIn.set(tid, seen);
     }
   };
-  const timer = setInterval(sample, intervalMs);
+  // A failing read in the timer would be an uncaught exception: sampling stops instead, with what it saw.
+  const timer = setInterval(() => {
+    try {
+      sample();
+    } catch {
+      clearInterval(timer);
+    }
+  }, intervalMs);
   try {
     sample();
     return { result: await window(), blockedIn };
