@@ -1,12 +1,16 @@
 // A comparison at the profiled load → the metric rows of one tuning iteration (pure): every metric that has a
-// goal (src/report/goals.ts), with that goal.
+// goal (src/report/goals.ts), with that goal, and the parts of a judged metric the tuner moves apart, with its.
 import type { Comparison } from '../artifacts/measurement.ts';
-import { comparedGoal } from '../report/goals.ts';
+import { comparedGoal, goalFor } from '../report/goals.ts';
 import type { TuningMetric } from './propose.ts';
+
+/** Metrics shown, not judged, that the tuner aims at with the goal of the metric they are part of. */
+const partOf: Record<string, string> = { indirect_mispredict_rate: 'branch_mispredict_rate' };
 
 export function tuningMetrics(comparison: Comparison): TuningMetric[] {
   return comparison.metrics.flatMap((m) => {
-    const goal = comparedGoal(m, comparison);
+    const whole = partOf[m.metric];
+    const goal = whole ? goalFor(whole) : comparedGoal(m, comparison);
     if (goal === null) return [];
     return [
       {

@@ -28,6 +28,8 @@ export const bodyKnobs = {
   icacheBeyondL1: 'body.icacheBeyondL1',
   /** Execution share of hard-to-predict branch sites (knobs.ts): the branch mispredict rate. */
   hardBranches: 'body.hardBranches',
+  /** The indirect jumps' mispredict rate (branches.ts draws their sites from it). */
+  indirectMispredicts: 'body.indirectMispredicts',
 } as const;
 
 /** The body as the knobs reshape it (knobs.ts); all at 1 it is the profiled body. */
@@ -41,9 +43,15 @@ function tunedBody(plan: BodyPlan, knobs: Record<string, number>): BodyPlan {
   const icache = scaleWorkingSetTail(plan.cache.icache, plan.cache.sizesBytes, [
     tier(cacheTiers.l1, bodyKnobs.icacheBeyondL1),
   ]);
+  const branches = scaleHardBranches(plan.branches, knobs[bodyKnobs.hardBranches] ?? 1);
+  const indirect = knobs[bodyKnobs.indirectMispredicts] ?? 1;
+  const rate = branches.indirectMispredictRate;
   return {
     ...plan,
-    branches: scaleHardBranches(plan.branches, knobs[bodyKnobs.hardBranches] ?? 1),
+    branches:
+      indirect === 1 || rate === null
+        ? branches
+        : { ...branches, indirectMispredictRate: Math.min(1, rate * indirect) },
     cache: { ...plan.cache, dcache, icache },
   };
 }

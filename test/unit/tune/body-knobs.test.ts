@@ -122,6 +122,7 @@ test('every knob changes the emitted body; knobs at 1 leave it as profiled', () 
     'body.dcacheBeyondLlc',
     'body.icacheBeyondL1',
     'body.hardBranches',
+    'body.indirectMispredicts',
   ]) {
     assert.equal(c({ [knob]: 1 }), profiled, knob);
     assert.notEqual(c({ [knob]: 3 }), profiled, knob);
