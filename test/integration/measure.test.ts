@@ -23,5 +23,8 @@ test("memcached's background threads: their CPU time is measured apart, a part o
   const total = cpu.cpuUserUs + cpu.cpuSystemUs;
   const background = cpu.cpuBackgroundUs ?? 0;
   // The workers (blocked in epoll_wait) serve the requests: most of the time is theirs.
-  assert.ok(background > 0 && background < 0.6 * total, `background ${background} of ${total} µs per request`);
+  assert.ok(
+    background > 0 && background < 0.6 * total,
+    `background ${background} of ${total} µs per request`,
+  );
 });
