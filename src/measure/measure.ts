@@ -153,8 +153,9 @@ export async function measureService(
       requests: plain.responses,
       ...(userShare === undefined ? {} : { userShare }),
     }).total;
-    // No thread seen blocked: /proc/TID/syscall was unreadable, the background share is unknown.
-    const background = sampled.blockedIn.size > 0 ? backgroundThreads(sampled.blockedIn) : undefined;
+    // No thread seen blocked (/proc/TID/syscall unreadable) or sampling failed: the background share is unknown.
+    const { blockedIn } = sampled;
+    const background = blockedIn && blockedIn.size > 0 ? backgroundThreads(blockedIn) : undefined;
     const perRequest: Measurement['perRequest'] = {
       cpuUserUs: (base.cpuUserNsPerRequest ?? 0) / 1000,
       cpuSystemUs: (base.cpuSystemNsPerRequest ?? 0) / 1000,

@@ -1,7 +1,7 @@
 // profile.json (+ knobs) → clone plan: every number the emitters need (pure).
 import type { BodyPlan, ClonePlan, SyscallOp } from '../artifacts/clone-plan.ts';
 import type { Profile, RequestClass } from '../artifacts/profile.ts';
-import { readinessCalls } from '../collect/bpftrace/script.ts';
+import { readinessCalls, receiveCalls, sendCalls } from '../collect/bpftrace/script.ts';
 import { DittoError } from '../errors.ts';
 import { responseFraming } from './framing.ts';
 import { bodyIndirectJumps, bodyIndirectMispredictRate, bodyInstructions } from './runtime-cost.ts';
@@ -116,8 +116,6 @@ function syscallOps(profile: Profile, cls: RequestClass, scale: number): Syscall
 
 type Receive = ClonePlan['network']['receive'];
 type Send = ClonePlan['network']['send'];
-const receiveCalls: readonly Receive[] = ['read', 'readv', 'recvfrom', 'recvmsg'];
-const sendCalls: readonly Send[] = ['write', 'writev', 'sendto', 'sendmsg'];
 
 /**
  * The calls the network threads receive requests and send responses with: the most frequent of each kind on

@@ -28,7 +28,7 @@ const fixedLabels: Record<string, string> = {
   cpu_user_us_per_request: 'user CPU per request (µs)',
   cpu_system_us_per_request: 'system CPU per request (µs)',
   cpu_total_us_per_request: 'CPU per request, user + system (µs)',
-  cpu_background_us_per_request: 'background threads CPU per request (µs)',
+  cpu_background_us_per_request: "background threads' CPU per request (µs)",
   voluntary_switches_per_request: 'voluntary switches per request',
   involuntary_switches_per_request: 'involuntary switches per request',
   instructions_per_request: 'instructions per request',

@@ -64,7 +64,7 @@ export interface GoalContext {
   saturationRps?: number;
   /** For syscall metrics: the call's share of all the original's calls per request. */
   syscallShare?: number;
-  /** The original's background threads' share of its CPU time. */
+  /** The original's background threads' share of its CPU time (absent: unknown, and the metric is not judged). */
   backgroundShare?: number;
 }
 

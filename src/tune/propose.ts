@@ -13,6 +13,7 @@
 import type { Tuning } from '../artifacts/tuning.ts';
 import { bodyKnobs } from '../emit/body/emit.ts';
 import type { Knobs } from '../plan/plan.ts';
+import { isPart } from './metrics.ts';
 
 export type TuningMetric = Tuning['iterations'][number]['metrics'][number];
 
@@ -79,10 +80,10 @@ export function withinGoal(o: Observation, metric: string): boolean {
     .every((m) => m.relError !== null && m.relError <= m.goal + 1e-12);
 }
 
-/** The metrics the pairings tune (those measured). */
+/** The judged metrics the pairings tune (those measured; parts of a judged metric only steer their knob). */
 export function tunedMetrics(o: Observation, pairings: readonly KnobPairing[]): TuningMetric[] {
   const names = new Set(pairings.map((p) => p.metric));
-  return o.metrics.filter((m) => names.has(m.metric));
+  return o.metrics.filter((m) => names.has(m.metric) && !isPart(m.metric));
 }
 
 /**

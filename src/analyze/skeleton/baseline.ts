@@ -1,7 +1,7 @@
 // Per-request CPU time, context switches and read()/write() accounting from two /proc snapshots taken around an
 // untraced load window (pure).
 import { z } from 'zod';
-import { acceptCalls, readinessCalls } from '../../collect/bpftrace/script.ts';
+import { acceptCalls, readinessCalls, receiveCalls, sendCalls } from '../../collect/bpftrace/script.ts';
 import { syscallName } from '../../collect/bpftrace/syscalls-x86_64.ts';
 import type { TaskCounters } from '../../collect/procfs/parse.ts';
 import type { ProcSnapshot } from '../../collect/procfs/read.ts';
@@ -133,16 +133,14 @@ export function computeBaseline(
 }
 
 /** Calls a thread that serves sockets waits in: readiness waits, accepts, and reads and writes. */
-const socketWaits = new Set<string>([
-  ...readinessCalls,
-  ...acceptCalls,
-  ...['read', 'readv', 'recvfrom', 'recvmsg', 'write', 'writev', 'sendto', 'sendmsg'],
-]);
+const socketWaits = new Set<string>([...readinessCalls, ...acceptCalls, ...receiveCalls, ...sendCalls]);
 
 /**
  * The background threads, found without tracing from the syscalls each thread was seen blocked in: those seen
  * waiting, and never in a socket wait (memcached's LRU maintainer sleeps in clock_nanosleep, its idle helpers in
- * futex; its workers wait in epoll_wait). A thread never seen waiting is left out.
+ * futex; its workers wait in epoll_wait). A thread never seen waiting is left out. The rule assumes the threads
+ * that serve requests do their own socket I/O: workers handed requests through a queue (thread pools) wait in
+ * futex and count here, and a thread blocked writing a file or pipe counts as serving.
  */
 export function backgroundThreads(blockedIn: ReadonlyMap<number, ReadonlySet<number>>): Set<number> {
   const out = new Set<number>();

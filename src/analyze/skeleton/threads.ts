@@ -3,7 +3,7 @@
 // on a timer). Thread names of the original only group threads that behave alike; they never reach the output.
 import { z } from 'zod';
 import type { SkeletonTrace } from '../../collect/bpftrace/parse.ts';
-import { acceptCalls, readinessCalls } from '../../collect/bpftrace/script.ts';
+import { acceptCalls, readinessCalls, receiveCalls } from '../../collect/bpftrace/script.ts';
 import { countFdKinds, type FdKindCounts, fdTargetKinds } from '../../collect/procfs/parse.ts';
 import type { ServiceThreads } from '../../collect/procfs/read.ts';
 
@@ -116,7 +116,7 @@ interface ThreadFacts {
 
 /** A thread that moves this many socket calls per request (or more) serves requests. */
 const perRequestThreshold = 0.05;
-const socketReadCalls = new Set(['read', 'readv', 'recvfrom', 'recvmsg']);
+const socketReadCalls = new Set<string>(receiveCalls);
 
 function threadFacts(input: SkeletonInput): Map<number, ThreadFacts> {
   const { trace, service } = input;

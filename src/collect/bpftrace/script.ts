@@ -23,6 +23,9 @@ export const readinessCalls = [
   'pselect6',
 ];
 export const acceptCalls = ['accept', 'accept4'];
+/** Calls that receive from or send to a socket (or any fd). */
+export const receiveCalls = ['read', 'readv', 'recvfrom', 'recvmsg'] as const;
+export const sendCalls = ['write', 'writev', 'sendto', 'sendmsg'] as const;
 
 /** Printed once the window is open. */
 export const readyMarker = 'ditto-trace-ready';

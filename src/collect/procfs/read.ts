@@ -135,32 +135,34 @@ export function readBlockedSyscalls(pids: readonly number[]): Map<number, number
 
 /**
  * Runs `window` while sampling, every `intervalMs`, the syscall each thread is blocked in: per thread, the numbers
- * seen. (Cheap: a few small reads per thread and sample, no tracing.)
+ * seen, or null when a read failed (a partial picture would pass a worker seen only in futex for a background
+ * thread). Cheap: a few small reads per thread and sample, no tracing.
  */
 export async function sampleBlockedSyscallsWhile<T>(
   pids: readonly number[],
   window: () => Promise<T>,
   intervalMs = 50,
-): Promise<{ result: T; blockedIn: Map<number, Set<number>> }> {
+): Promise<{ result: T; blockedIn: Map<number, Set<number>> | null }> {
   const blockedIn = new Map<number, Set<number>>();
+  let failed = false;
+  // Errors are kept here: thrown in the timer they would escape as uncaught exceptions.
   const sample = () => {
-    for (const [tid, nr] of readBlockedSyscalls(pids)) {
-      const seen = blockedIn.get(tid) ?? new Set<number>();
-      seen.add(nr);
-      blockedIn.set(tid, seen);
+    if (failed) return;
+    try {
+      for (const [tid, nr] of readBlockedSyscalls(pids)) {
+        const seen = blockedIn.get(tid) ?? new Set<number>();
+        seen.add(nr);
+        blockedIn.set(tid, seen);
+      }
+    } catch {
+      failed = true;
     }
   };
-  // A failing read in the timer would be an uncaught exception: sampling stops instead, with what it saw.
-  const timer = setInterval(() => {
-    try {
-      sample();
-    } catch {
-      clearInterval(timer);
-    }
-  }, intervalMs);
+  const timer = setInterval(sample, intervalMs);
   try {
     sample();
-    return { result: await window(), blockedIn };
+    const result = await window();
+    return { result, blockedIn: failed ? null : blockedIn };
   } finally {
     clearInterval(timer);
   }

@@ -141,7 +141,7 @@ export function generateBlock(input: BlockInput): BlockBody {
   // from two slots, one picked by a `test` and a `cmovz`, or from a table indexed by the PRNG bits (a `mov`, a
   // shift, an `and`, an `lea`). The slot and table loads are hits on lines of their own, made part of the memory
   // operands below.
-  const cmovPicks = jumpSites.filter((s) => s.pick === 'cmov').length;
+  const cmovPicks = jumpSites.filter((s) => s.bits > 0 && s.pick !== 'table').length;
   const tablePicks = jumpSites.filter((s) => s.pick === 'table').length;
   const slotLoads = jumps + cmovPicks;
   take(condKey, sites + 1);

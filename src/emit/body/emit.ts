@@ -28,7 +28,7 @@ export const bodyKnobs = {
   icacheBeyondL1: 'body.icacheBeyondL1',
   /** Execution share of hard-to-predict branch sites (knobs.ts): the branch mispredict rate. */
   hardBranches: 'body.hardBranches',
-  /** The indirect jumps' mispredict rate (branches.ts draws their sites from it). */
+  /** Factor on the indirect jumps' mispredict rate (branches.ts draws their sites from it). */
   indirectMispredicts: 'body.indirectMispredicts',
 } as const;
 

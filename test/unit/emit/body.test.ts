@@ -225,6 +225,9 @@ test('indirect jumps: the planned number per invocation, one or two targets as t
       const cmovs = share * (c.body?.instructions ?? 0);
       const picks = perInvocation(content, fn, cmovPicks);
       assert.ok(picks < 1.1 * cmovs + slack, `${c.name}: ${picks} picks by ${cmovs} cmovs`);
+      // Conditional moves first, tables take what they cannot (when they are few, a loop's site runs too often).
+      if (slack === 0)
+        assert.ok(picks > 0.5 * Math.min(planned, cmovs), `${c.name}: ${picks} picks by ${cmovs} cmovs`);
       const twoTargets = picks + perInvocation(content, fn, tablePicks);
       assert.ok(
         Math.abs(twoTargets / planned - 1) < 0.05,

@@ -30,6 +30,12 @@ test('metrics without a goal are shown, not judged', () => {
     assert.equal(goalFor(metric), null, metric);
 });
 
+test("background threads' CPU has a goal only where they take 5% of the original's CPU or more", () => {
+  assert.equal(goalFor('cpu_background_us_per_request', { backgroundShare: 0.05 }), 0.1);
+  assert.equal(goalFor('cpu_background_us_per_request', { backgroundShare: 0.049 }), null);
+  assert.equal(goalFor('cpu_background_us_per_request'), null);
+});
+
 test('latency has a goal only below the original saturation', () => {
   assert.equal(goalFor('p99_us', { load: 50_000, saturationRps: 80_000 }), 0.1);
   assert.equal(goalFor('p99_us', { load: 80_000, saturationRps: 80_000 }), null);

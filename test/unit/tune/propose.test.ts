@@ -252,6 +252,16 @@ test('a metric within its goal keeps its knob; the others move', () => {
   assert.ok((next['body.instructions'] ?? 1) < 1);
 });
 
+test('a part of a judged metric steers its knob, but counts neither in the score nor in convergence', () => {
+  const indirect = knobPairings.find((x) => x.metric === 'indirect_mispredict_rate');
+  assert.ok(indirect);
+  // Every judged metric on its goal, the indirect jumps' share 20% off: as good as the same with it on its goal.
+  const off = observeAt(indirect, 1, 1.2);
+  assert.equal(bestIteration([off, observeAt(indirect, 1, 1)], knobPairings), 0);
+  assert.equal(stopReason([off], proposeKnobs([off]), { seconds: 1 }, budget), 'converged');
+  assert.ok((proposeKnobs([off])[indirect.knob] ?? 1) < 1);
+});
+
 test('proposals are deterministic: the same history gives the same knobs and the same run', () => {
   assert.deepEqual(tune(linear).history, tune(linear).history);
   const history = tune(linear).history.slice(0, 2);
