@@ -7,8 +7,9 @@ import type { TuningMetric } from './propose.ts';
 /** Metrics shown, not judged, that the tuner aims at with the goal of the metric they are part of. */
 const partOf: Record<string, string> = { indirect_mispredict_rate: 'branch_mispredict_rate' };
 
-/** A part of a judged metric: it steers its knob, and counts neither in an iteration's score nor in convergence. */
-export const isPart = (metric: string) => metric in partOf;
+/** The judged metric a metric is part of, if it is a part: it steers its knob, and counts neither in an
+ * iteration's score nor in convergence. */
+export const wholeOf = (metric: string): string | undefined => partOf[metric];
 
 export function tuningMetrics(comparison: Comparison): TuningMetric[] {
   return comparison.metrics.flatMap((m) => {

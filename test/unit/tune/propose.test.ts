@@ -260,6 +260,15 @@ test('a part of a judged metric steers its knob, but counts neither in the score
   assert.equal(bestIteration([off, observeAt(indirect, 1, 1)], knobPairings), 0);
   assert.equal(stopReason([off], proposeKnobs([off]), { seconds: 1 }, budget), 'converged');
   assert.ok((proposeKnobs([off])[indirect.knob] ?? 1) < 1);
+  // With the whole off its goal, the part moves only where that brings the whole closer too (redis: jumps and total
+  // both high), and stays where it would take the whole farther (memcached: jumps low, total high).
+  const total = knobPairings.find((x) => x.metric === 'branch_mispredict_rate');
+  assert.ok(total);
+  const next = (part: number) =>
+    proposeKnobs([observe((q) => (q === indirect ? part : q === total ? 1.2 : 1), {})]);
+  assert.ok((next(1.6)[indirect.knob] ?? 1) < 1);
+  assert.equal(next(0.6)[indirect.knob] ?? 1, 1);
+  assert.ok((next(0.6)[total.knob] ?? 1) < 1);
 });
 
 test('proposals are deterministic: the same history gives the same knobs and the same run', () => {
