@@ -13,7 +13,7 @@ export const wholeOf = (metric: string): string | undefined => partOf[metric];
 
 export function tuningMetrics(comparison: Comparison): TuningMetric[] {
   return comparison.metrics.flatMap((m) => {
-    const whole = partOf[m.metric];
+    const whole = wholeOf(m.metric);
     const goal = whole ? goalFor(whole) : comparedGoal(m, comparison);
     if (goal === null) return [];
     return [

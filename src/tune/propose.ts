@@ -181,25 +181,24 @@ function proportionalStep(k: number, ratio: number, p: KnobPairing, options: Pro
   return step(k, ratio > 0 ? k * ratio ** (-1 / p.elasticity) : k * options.maxStepFactor, p, options);
 }
 
+/** Moving a part of a judged metric toward its goal would take the whole, off its goal, farther from its own. */
+function takesTheWholeAway(o: Observation, metric: string): boolean {
+  const whole = wholeOf(metric);
+  if (whole === undefined || withinGoal(o, whole)) return false;
+  const part = metricRatio(o, metric);
+  const ratio = metricRatio(o, whole);
+  return part !== undefined && ratio !== undefined && (part - 1) * (ratio - 1) < 0;
+}
+
 function proposeKnob(history: readonly Observation[], p: KnobPairing, options: ProposeOptions): number {
   const last = history.at(-1);
   if (!last) return 1;
   const kLast = knobValue(last.knobs, p.knob);
   if (metricRatio(last, p.metric) === undefined || withinGoal(last, p.metric)) return kLast;
-  // A part does not move toward its goal while that moves the judged whole, off its goal, away from it: the split
-  // is refined, the total never given up for it (memcached's conditional branches mispredict 1.7 times as often as
-  // the original's at any hard-branch share; its indirect jumps raised to the original's rate left the total 25%
-  // over). Redis's jumps, 1.6 times the original's rate with the total 1.18, come down.
-  const whole = wholeOf(p.metric);
-  const part = metricRatio(last, p.metric) ?? 1;
-  const wholeRatio = whole === undefined ? undefined : metricRatio(last, whole);
-  if (
-    whole !== undefined &&
-    wholeRatio !== undefined &&
-    !withinGoal(last, whole) &&
-    (part - 1) * (wholeRatio - 1) < 0
-  )
-    return kLast;
+  // The split is refined, the total never given up for it (memcached's conditional branches mispredict 1.7 times
+  // as often as the original's at any hard-branch share; its indirect jumps raised to the original's rate left the
+  // total 25% over). Redis's jumps, 1.6 times the original's rate with the total 1.18, come down.
+  if (takesTheWholeAway(last, p.metric)) return kLast;
   // The anchor is the iteration where this metric came closest (the latest of equals): a step that made it worse,
   // or a noisy measurement, is not stepped from again. But when this knob has not moved since, the other knobs
   // moved the metric: the latest iteration is where this knob stands now.
