@@ -16,7 +16,7 @@
 //   from the body's far counters, which each iteration advances past its lines), [r11] (pointer chase) or a copy
 //   of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
-import { type BranchSite, drawBranches, type IndirectSites } from './branches.ts';
+import { drawBranches, type IndirectSites } from './branches.ts';
 import { emitCategory } from './categories.ts';
 import type { Category, MemoryTarget } from './layout.ts';
 import { apportion, type Random } from './random.ts';
@@ -137,24 +137,19 @@ export function generateBlock(input: BlockInput): BlockBody {
     bitsAvailable -= site.bits;
   }
   const divs = (byKey.get('base.div.int.no_mem') ?? 0) + (byKey.get('base.div.int.mem_r') ?? 0);
-  // An indirect site is a `jmp` through a register loaded from a slot holding its target; for two targets, either
-  // from two slots, one picked by a `test` and a `cmovz`, or from a table indexed by the PRNG bits (a `mov`, a
-  // shift, an `and`, an `lea`). The slot and table loads are hits on lines of their own, made part of the memory
-  // operands below.
-  const cmovPicks = jumpSites.filter((s) => s.bits > 0 && s.pick !== 'table').length;
-  const tablePicks = jumpSites.filter((s) => s.pick === 'table').length;
-  const slotLoads = jumps + cmovPicks;
+  // An indirect site is a `jmp` through a register loaded from a slot holding its target, or for two targets from
+  // two slots, one picked by a `test` and a `cmovz`. The slot loads are hits on lines of their own, made part of
+  // the memory operands below.
+  const twoTargets = jumpSites.filter((s) => s.bits > 0).length;
+  const slotLoads = jumps + twoTargets;
   take(condKey, sites + 1);
   take('base.branch.uncond.no_mem', jumps);
   take('base.mov.uncond.mem_r', slotLoads);
   // A block may have fewer conditional moves than its sites pick with (the body as a whole has them): the
   // integer ALU gives the rest.
-  take('base.arith.int.no_mem', take('base.mov.cond.no_mem', cmovPicks));
-  take(
-    'base.arith.int.no_mem',
-    sites + 1 + cmovPicks + 3 * tablePicks + 2 * input.streams + 6 * plannedSteps + divs,
-  );
-  take('base.mov.uncond.no_mem', 3 * plannedSteps + tablePicks);
+  take('base.arith.int.no_mem', take('base.mov.cond.no_mem', twoTargets));
+  take('base.arith.int.no_mem', sites + 1 + twoTargets + 2 * input.streams + 6 * plannedSteps + divs);
+  take('base.mov.uncond.no_mem', 3 * plannedSteps);
   const calls =
     (byKey.get('base.call.mem_w') ?? 0) +
     (byKey.get('base.call.mem_rw') ?? 0) +
@@ -290,7 +285,7 @@ export function generateBlock(input: BlockInput): BlockBody {
     if (key === 'site') {
       const site = branchSites.pop() ?? { bits: 0, jnz: false };
       if (site.indirect) {
-        indirectJump(site);
+        indirectJump(site.bits);
         continue;
       }
       const to = w.label();
@@ -359,38 +354,25 @@ export function generateBlock(input: BlockInput): BlockBody {
   /**
    * An indirect jump to the next instruction, through a register loaded from a slot in read-only data that holds the
    * address (a PLT stub jumps through the GOT alike; an address made by `lea` would be a constant that valgrind's
-   * translator folds into a direct jump). With bits > 0 the rarer target is the address of a `nop` before it, taken
-   * when the bits are all 0: picked from a second slot by a `cmovz`, or the first of 2^bits table entries (the
-   * others hold the common target) indexed by the bits.
+   * translator folds into a direct jump). With bits > 0, a second slot holds the address of a `nop` before it,
+   * taken when the bits are all 0.
    */
-  function indirectJump(site: BranchSite): void {
-    const { bits } = site;
+  function indirectJump(bits: number): void {
     if (bits > 0) w.ensureBits(bits);
     const common = w.label();
     const rare = bits > 0 ? w.label() : undefined;
-    const data = (...targets: string[]) => {
+    const slot = (target: string) => {
       const at = w.label();
-      jumpSlots.push(`${at}: .quad ${targets.join(', ')}`);
+      jumpSlots.push(`${at}: .quad ${target}`);
       return at;
     };
     const t = gp.write(w.pos);
-    if (rare && site.pick === 'table') {
-      const shift = w.takeBits(bits);
-      const table = data(rare, ...Array.from({ length: 2 ** bits - 1 }, () => common));
-      w.emit(`mov ${t}, r13`, ['r13'], [t]);
-      w.emit(`shr ${t}, ${shift}`, [t], [t]);
-      w.emit(`and ${t}, ${2 ** bits - 1}`, [t], [t]);
+    w.emit(`mov ${t}, qword ptr [rip + ${slot(common)}]`, [], [t]);
+    if (rare) {
       const u = gp.write(w.pos, [t]);
-      w.emit(`lea ${u}, [rip + ${table}]`, [], [u]);
-      w.emit(`mov ${t}, qword ptr [${u} + ${t}*8]`, [u, t], [t]);
-    } else {
-      w.emit(`mov ${t}, qword ptr [rip + ${data(common)}]`, [], [t]);
-      if (rare) {
-        const u = gp.write(w.pos, [t]);
-        w.emit(`mov ${u}, qword ptr [rip + ${data(rare)}]`, [], [u]);
-        w.testBits(bits);
-        w.emit(`cmovz ${t}, ${u}`, [t, u], [t]);
-      }
+      w.emit(`mov ${u}, qword ptr [rip + ${slot(rare)}]`, [], [u]);
+      w.testBits(bits);
+      w.emit(`cmovz ${t}, ${u}`, [t, u], [t]);
     }
     w.emit(`jmp ${t}`, [t], []);
     w.exit();

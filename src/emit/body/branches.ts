@@ -4,18 +4,13 @@
 import type { BranchBehaviour } from '../../analyze/cpu/schema.ts';
 import type { Random } from './random.ts';
 
-/** How an indirect site picks between two targets (block.ts). */
-export type PickKind = 'cmov' | 'table';
-
 export interface BranchSite {
   /** Bits of PRNG tested (0: deterministic). */
   bits: number;
   /** Jump when the tested value is non-zero (mostly taken) instead of zero. */
   jnz: boolean;
-  /** An indirect jump (absent: conditional); with bits > 0 to one of two targets, the rarer one when all `bits` are
-   * zero, picked by a conditional move or by indexing a table of targets with the bits (block.ts). */
+  /** An indirect jump to one of two targets, the rarer one when all `bits` are zero (absent: conditional). */
   indirect?: true;
-  pick?: PickKind;
 }
 
 /** PRNG bits whose minority outcome comes at `rate` (0: a deterministic site). */
@@ -68,22 +63,19 @@ const indirectMissRate = (bits: number) => (bits > 0 ? 2 * 2 ** -bits * (1 - 2 *
 /**
  * Indirect jump sites of one body, drawn so that their executions mispredict at the profiled rate: each site takes
  * the number of PRNG bits (0: one target) that brings the body's mispredicts so far closest to that rate. (A loop
- * body's one site runs every iteration: drawn at random per site, the body's rate would be left to chance.) Two
- * targets are picked by conditional moves as long as the body's mix has them, then by a table lookup, which takes
- * integer instructions instead (memcached's get: 2 conditional moves per request for the 6.4 of its 24.7 jumps
- * that mispredict).
+ * body's one site runs every iteration: drawn at random per site, the body's rate would be left to chance.)
  */
 export class IndirectSites {
   private readonly rate: number;
   private executions = 0;
   private mispredicts = 0;
-  /** Executions per invocation left for two-target sites: picked by conditional moves, or from tables. */
-  private picks: Record<PickKind, number>;
+  /** Conditional moves left for two-target sites (executions per invocation). */
+  private picks: number;
 
-  /** `picks`: the executions per invocation that the body's mix has instructions for, per kind of pick. */
-  constructor(b: BranchBehaviour, picks: Record<PickKind, number>) {
+  /** `picks`: the conditional moves the body's mix has per invocation; two-target sites use them up, no more. */
+  constructor(b: BranchBehaviour, picks: number) {
     this.rate = b.indirectMispredictRate ?? 0;
-    this.picks = { ...picks };
+    this.picks = picks;
   }
 
   /** `n` sites that each run `executions` times per invocation. */
@@ -93,30 +85,24 @@ export class IndirectSites {
       this.executions += executions;
       const gap = (bits: number) =>
         Math.abs(this.mispredicts + executions * indirectMissRate(bits) - this.rate * this.executions);
-      const pick =
-        executions <= this.picks.cmov ? 'cmov' : executions <= this.picks.table ? 'table' : undefined;
       let best = 0;
-      // Up to 3 bits (a rate of 0.22 and more): lower rates would spend a pick's instructions on few mispredicts.
-      if (pick) for (let bits = 1; bits <= 3; bits++) if (gap(bits) < gap(best)) best = bits;
+      // Up to 3 bits (a rate of 0.22 and more): lower rates would spend the few picks on few mispredicts.
+      if (executions <= this.picks)
+        for (let bits = 1; bits <= 3; bits++) if (gap(bits) < gap(best)) best = bits;
+      if (best > 0) this.picks -= executions;
       this.mispredicts += executions * indirectMissRate(best);
-      if (!pick || best === 0) {
-        out.push({ bits: 0, jnz: false, indirect: true });
-        continue;
-      }
-      this.picks[pick] -= executions;
-      out.push({ bits: best, jnz: false, indirect: true, pick });
+      out.push({ bits: best, jnz: false, indirect: true });
     }
     return out;
   }
 
   /** The state to return to when a block is generated again. */
   save(): () => void {
-    const { executions, mispredicts } = this;
-    const picks = { ...this.picks };
+    const { executions, mispredicts, picks } = this;
     return () => {
       this.executions = executions;
       this.mispredicts = mispredicts;
-      this.picks = { ...picks };
+      this.picks = picks;
     };
   }
 }

@@ -139,14 +139,10 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const hostInstructions = hosts.reduce((sum, b) => sum + b.instructions, 0);
   const jumpsPerInstruction = hostInstructions > 0 ? plan.branches.indirectPerRequest / hostInstructions : 0;
   let owedJumps = 0;
-  const shareOf = (cls: string) =>
-    shape.categories.find((c) => c.ext === 'base' && c.cls === cls && c.mem === 'no_mem')?.share ?? 0;
-  // A table pick takes 3 integer ALU instructions and a register move: at most a third of the former and half of
-  // the latter (the rest pays for the loops' tests, PRNG steps and cursor updates).
-  const indirectSites = new IndirectSites(plan.branches, {
-    cmov: shareOf('mov.cond') * blockInstructions,
-    table: Math.min(shareOf('arith.int') / 9, shareOf('mov.uncond') / 2) * blockInstructions,
-  });
+  const cmovShare = shape.categories.find(
+    (c) => c.ext === 'base' && c.cls === 'mov.cond' && c.mem === 'no_mem',
+  );
+  const indirectSites = new IndirectSites(plan.branches, (cmovShare?.share ?? 0) * blockInstructions);
   // Per far stream, the new lines an invocation takes.
   const farLines = shape.far.map(() => 0);
   const blocks: BlockCode[] = shape.blocks.map((b, blockIndex) => {
