@@ -149,16 +149,3 @@ export function backgroundThreads(blockedIn: ReadonlyMap<number, ReadonlySet<num
   }
   return out;
 }
-
-/** On-CPU ns per request of some threads between two snapshots (a thread born in between counts from zero). */
-export function cpuNsPerRequestOf(
-  before: ProcSnapshot,
-  after: ProcSnapshot,
-  tids: ReadonlySet<number>,
-  requests: number,
-): number {
-  const earlier = new Map(before.tasks.map((t) => [t.tid, t.runNs]));
-  let ns = 0;
-  for (const t of after.tasks) if (tids.has(t.tid)) ns += Math.max(0, t.runNs - (earlier.get(t.tid) ?? 0));
-  return requests > 0 ? ns / requests : 0;
-}

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
-import {
-  backgroundThreads,
-  computeBaseline,
-  cpuNsPerRequestOf,
-} from '../../../../src/analyze/skeleton/baseline.ts';
+import { backgroundThreads, computeBaseline } from '../../../../src/analyze/skeleton/baseline.ts';
 import { analyzeSkeleton } from '../../../../src/analyze/skeleton/threads.ts';
 import type { ProcSnapshot } from '../../../../src/collect/procfs/read.ts';
 import { recordedRun } from '../../collect/bpftrace/fixtures.ts';
@@ -63,14 +59,14 @@ test("background threads: seen waiting, never on a socket (memcached's, as /proc
   assert.deepEqual([...backgroundThreads(blockedIn)].sort(), [3, 4, 6]);
 });
 
-test('the CPU time of some threads per request; one born in the window counts from zero', () => {
+test('the background role sums the CPU time of the threads given it', () => {
   const { requests, before, after } = snapshots('memcached-get');
-  const all = new Set(after.tasks.map((t) => t.tid));
-  const total = computeBaseline(before, after, { requests }).total.cpuNsPerRequest;
-  assert.ok(Math.abs(cpuNsPerRequestOf(before, after, all, requests) - total) < 1e-6);
-  const first = after.tasks[0];
-  assert.ok(first);
-  const born = { ...first, tid: 4_000_000, runNs: 5000 };
-  assert.equal(cpuNsPerRequestOf(before, { ...after, tasks: [born] }, new Set([4_000_000]), 10), 500);
-  assert.equal(cpuNsPerRequestOf(before, after, new Set(), requests), 0);
+  const all = after.tasks.map((t) => t.tid);
+  const b = computeBaseline(before, after, {
+    requests,
+    roleOf: new Map(all.map((tid) => [tid, 'background'])),
+  });
+  const background = b.byRole.find((r) => r.role === 'background');
+  assert.equal(background?.threads, all.length);
+  assert.ok(Math.abs((background?.cpuNsPerRequest ?? 0) - b.total.cpuNsPerRequest) < 1e-6);
 });
