@@ -82,6 +82,10 @@ typedef struct {
     uint32_t count;
     /* 0: idle threads that only exist. */
     uint64_t period_ns;
+    /* When reference_rate > 0, the period follows the request rate the process serves:
+     * period_ns * (rate / reference_rate)^-rate_exponent. */
+    double reference_rate;
+    double rate_exponent;
     ditto_body_fn body;
 } ditto_background_config;
 

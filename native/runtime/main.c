@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -92,6 +93,37 @@ static void listen_on(const char *host, int port)
     ditto_listen_fd = fd;
 }
 
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* The period at the request rate the processes serve now, smoothed over about 100 ms so one burst does not swing
+ * it; a rate below 1% of the reference counts as 1% (an idle service does not stop the thread). */
+typedef struct {
+    double rate;
+    uint64_t served;
+    struct timespec at;
+} load_estimate;
+
+static double period_at_load(const ditto_background_config *b, load_estimate *e)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t served = served_requests_so_far();
+    double dt = seconds_between(&e->at, &now);
+    if (dt > 0) {
+        double weight = dt < 0.1 ? dt / 0.1 : 1;
+        e->rate += weight * ((double)(served - e->served) / dt - e->rate);
+    }
+    e->served = served;
+    e->at = now;
+    double floor = b->reference_rate * 0.01;
+    double rate = e->rate < floor ? floor : e->rate;
+    double period = (double)b->period_ns * pow(rate / b->reference_rate, -b->rate_exponent);
+    return period < 1000 ? 1000 : period;
+}
+
 static void *background_thread(void *arg)
 {
     const ditto_background_config *b = arg;
@@ -104,8 +136,10 @@ static void *background_thread(void *arg)
     thread_init(&t);
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
+    load_estimate load = {.rate = b->reference_rate, .served = served_requests_so_far(), .at = next};
+    uint64_t period_ns = b->period_ns;
     for (;;) {
-        uint64_t ns = (uint64_t)next.tv_nsec + b->period_ns;
+        uint64_t ns = (uint64_t)next.tv_nsec + period_ns;
         next.tv_sec += (time_t)(ns / 1000000000u);
         next.tv_nsec = (long)(ns % 1000000000u);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
@@ -114,6 +148,8 @@ static void *background_thread(void *arg)
             b->body(&t.ctx);
             t.ctx.request_id++;
         }
+        if (b->reference_rate > 0)
+            period_ns = (uint64_t)period_at_load(b, &load);
     }
     return NULL;
 }
@@ -163,6 +199,11 @@ int main(int argc, char **argv)
      * thread still writes and touches tens of MiB (0.3 s under valgrind for redis's clone; its first request
      * waited that long). Forked workers build their own after the fork: each keeps its own copy (work.c). */
     create_data_file();
+    for (size_t g = 0; g < ditto_clone_config.background_count; g++)
+        if (ditto_clone_config.background[g].reference_rate > 0) {
+            count_served_requests();
+            break;
+        }
     if (!model_forks())
         prepare_body_data();
     listen_on(host, port);

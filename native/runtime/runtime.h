@@ -33,6 +33,10 @@ typedef struct {
 /* Builds the process's body data region (work.c) now, not at the first thread's start. */
 void prepare_body_data(void);
 void thread_init(ditto_thread *t);
+/* Counts the requests every process serves from now on (call before forking); background threads whose period
+ * follows the load read the count. */
+void count_served_requests(void);
+uint64_t served_requests_so_far(void);
 void thread_release(ditto_thread *t);
 uint64_t rng_next(uint64_t s[4]);
 /* Draws calls from a mean per request: floor, plus one with the fractional probability. */

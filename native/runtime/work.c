@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,6 +19,21 @@
 #define FILLER_CHUNK 65536
 static char filler[FILLER_CHUNK];
 static atomic_uint_fast64_t thread_counter;
+/* Requests served by all of the service's processes (shared across forks); NULL until counting is asked for. */
+static _Atomic uint64_t *served_requests;
+
+void count_served_requests(void)
+{
+    void *shared = mmap(NULL, sizeof *served_requests, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED)
+        die("mapping the served-requests counter");
+    served_requests = shared;
+}
+
+uint64_t served_requests_so_far(void)
+{
+    return served_requests ? atomic_load_explicit(served_requests, memory_order_relaxed) : 0;
+}
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -208,6 +224,8 @@ void class_work(ditto_thread *t, ditto_class_id cls)
     const ditto_class_config *c = &ditto_clone_config.classes[cls];
     if (!c->present)
         return;
+    if (served_requests)
+        atomic_fetch_add_explicit(served_requests, 1, memory_order_relaxed);
     if (c->body) {
         c->body(&t->ctx);
         t->ctx.request_id++;

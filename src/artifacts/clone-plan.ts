@@ -101,6 +101,14 @@ export const clonePlanSchema = z.strictObject({
       count: z.number().int().positive(),
       /** Wake-up period; null for threads that only exist (idle). */
       periodMs: z.number().positive().nullable(),
+      /**
+       * The period at other request rates: periodMs at referenceRate (req/s), scaled by (rate/referenceRate)^-exponent
+       * with the rate the clone serves; null: a fixed timer.
+       */
+      followsLoad: z
+        .strictObject({ referenceRate: z.number().positive(), exponent: z.number().min(-1).max(1) })
+        .nullable()
+        .default(null),
       body: bodyPlanSchema.nullable(),
     }),
   ),

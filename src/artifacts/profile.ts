@@ -68,6 +68,18 @@ export const profileSchema = z.strictObject({
       load: loadSummarySchema,
       latencyUs: latencySchema,
       baseline: baselineSchema,
+      /**
+       * The background threads' wake-ups per second (voluntary switches) at the profiled load and at a higher one,
+       * untraced: how often they wake as the request rate changes (memcached's LRU maintainer sleeps less when busy).
+       */
+      backgroundWakeups: z
+        .array(
+          z.strictObject({
+            requestsPerSecond: z.number().nonnegative(),
+            wakeupsPerSecond: z.number().nonnegative(),
+          }),
+        )
+        .default([]),
     })
     .nullable(),
   skeleton: skeletonSchema.nullable(),

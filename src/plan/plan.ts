@@ -3,6 +3,7 @@ import type { BodyPlan, ClonePlan, SyscallOp } from '../artifacts/clone-plan.ts'
 import type { Profile, RequestClass } from '../artifacts/profile.ts';
 import { readinessCalls, receiveCalls, sendCalls } from '../collect/bpftrace/script.ts';
 import { DittoError } from '../errors.ts';
+import { backgroundPlan } from './background.ts';
 import { responseFraming } from './framing.ts';
 import { bodyIndirectJumps, bodyIndirectMispredictRate, bodyInstructions } from './runtime-cost.ts';
 
@@ -222,15 +223,12 @@ export function planClone(profile: Profile, knobs: Knobs = {}, seed = 1): CloneP
       body: bodyPlan(profile, name, knob(knobs, `instructions.${name}`)),
     };
   });
-  const background = (profile.skeleton?.threads ?? [])
-    .filter((t) => t.role === 'background')
-    .map((t) => ({ count: t.count, periodMs: t.periodMs, body: null }));
   return {
     schemaVersion: 1,
     protocol: profile.protocol,
     network: networkPlan(profile),
     classes,
-    background,
+    background: backgroundPlan(profile),
     dataFile: (() => {
       const bytes = dataFileBytes(profile, classes);
       return bytes === null ? null : { bytes };

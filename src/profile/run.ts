@@ -62,6 +62,8 @@ function summarize(cls: LoadSummary['class'], r: LoadResult): LoadSummary {
 
 /** A service at a modest load is mostly idle: 3 s at 999 Hz gives each busy thread tens of samples. */
 const minStackSeconds = 3;
+/** The second baseline window runs at this multiple of the profiled rate. */
+const busierLoadFactor = 4;
 
 const skeletonPhaseSchema = z.strictObject({
   skeleton: skeletonSchema,
@@ -149,18 +151,34 @@ export async function profileTarget(spec: TargetSpec, options: ProfileOptions): 
     else {
       observed = await phases.run('baseline', baselinePhaseSchema, async (loads) => {
         const state = await nativeTarget();
-        const pids = processTree(state.target.process.pid);
-        const before = readProcSnapshot(pids);
-        const result = await load(state.target, {});
-        const after = readProcSnapshot(processTree(state.target.process.pid));
-        loads.push(summarize('mixed', result));
-        return {
-          load: summarize('mixed', result),
-          latencyUs: result.latencyUs,
-          baseline: computeBaseline(before, after, {
-            requests: result.responses,
+        const window = async (overrides: Partial<LoadOptions>) => {
+          const before = readProcSnapshot(processTree(state.target.process.pid));
+          const result = await load(state.target, overrides);
+          const after = readProcSnapshot(processTree(state.target.process.pid));
+          loads.push(summarize('mixed', result));
+          const baseline = computeBaseline(before, after, {
+            requests: Math.max(1, result.responses),
             ...(state.roleOf ? { roleOf: state.roleOf } : {}),
-          }),
+          });
+          const background = baseline.byRole.find((r) => r.role === 'background');
+          const wakeups = {
+            requestsPerSecond: result.responses / baseline.windowS,
+            wakeupsPerSecond:
+              ((background?.voluntarySwitchesPerRequest ?? 0) * baseline.requests) / baseline.windowS,
+          };
+          return { result, baseline, wakeups };
+        };
+        const profiled = await window({});
+        // A second window at a higher rate shows how the background threads' wake-ups follow the load.
+        const hasBackground = [...(state.roleOf?.values() ?? [])].includes('background');
+        const busier = hasBackground
+          ? await window({ rate: spec.workload.qps * busierLoadFactor })
+          : undefined;
+        return {
+          load: summarize('mixed', profiled.result),
+          latencyUs: profiled.result.latencyUs,
+          baseline: profiled.baseline,
+          backgroundWakeups: busier ? [profiled.wakeups, busier.wakeups] : [],
         };
       });
     }

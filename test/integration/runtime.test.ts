@@ -15,11 +15,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test, { after } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClonePlan } from '../../src/artifacts/clone-plan.ts';
 import type { LoadOptions } from '../../src/collect/load/options.ts';
 import { parseRedisBenchmarkCsv } from '../../src/collect/load/redis-benchmark.ts';
 import { runDittoLoad } from '../../src/collect/load/run.ts';
 import { parseWrkOutput } from '../../src/collect/load/wrk.ts';
+import { parseStatus } from '../../src/collect/procfs/parse.ts';
 import { cacheRunPlan } from '../../src/collect/valgrind/geometry.ts';
 import { dittoLoadDriver, profileCpuBody } from '../../src/collect/valgrind/runner.ts';
 import { emitCloneBuild, runtimeSourceFiles } from '../../src/emit/runtime/build.ts';
@@ -234,6 +236,46 @@ test('thread-per-connection with non-blocking sockets (spinning reads) serves di
     const load = await runDittoLoad(loadOptions(clone, 'memcached', { connections: 1, durationS: 0.5 }));
     assert.equal(load.errors, 0);
     assert.ok(load.responses > 100);
+  } finally {
+    await stopClone(clone);
+  }
+});
+
+test('a background thread whose period follows the load: long sleeps when idle, 200 wake-ups/s at 2000 req/s', async () => {
+  // Planned: 10 ms at 1000 req/s, inversely to the rate; an idle service counts as 1% of the reference (1 s).
+  const background = [
+    { count: 1, periodMs: 10, followsLoad: { referenceRate: 1000, exponent: 1 }, body: null },
+  ];
+  const plan = smallPlan(
+    'memcached',
+    { model: 'dispatch', acceptThreads: 1, networkThreads: 2 },
+    { background },
+  );
+  const clone = await startClone(await buildClone(plan));
+  const task = (tid: string) => `/proc/${clone.process.pid}/task/${tid}`;
+  try {
+    await sleep(1500);
+    // The only thread asleep in clock_nanosleep (x86-64 call 230).
+    const sleeper = readdirSync(`/proc/${clone.process.pid}/task`).find((tid) =>
+      readFileSync(`${task(tid)}/syscall`, 'utf8').startsWith('230 '),
+    );
+    assert.ok(sleeper, 'no thread of the clone sleeps in clock_nanosleep');
+    const wakeups = () => parseStatus(readFileSync(`${task(sleeper)}/status`, 'utf8')).voluntarySwitches;
+    const idleFrom = wakeups();
+    await sleep(2000);
+    const idle = (wakeups() - idleFrom) / 2;
+    assert.ok(idle <= 3, `${idle} wake-ups/s while idle (planned 1)`);
+    const loaded = runDittoLoad(loadOptions(clone, 'memcached', { rate: 2000, durationS: 4 }));
+    await sleep(1500);
+    const busyFrom = wakeups();
+    await sleep(2000);
+    const busy = (wakeups() - busyFrom) / 2;
+    const load = await loaded;
+    const planned = (100 * load.achievedRate) / 1000;
+    assert.ok(
+      Math.abs(busy / planned - 1) < 0.25,
+      `${busy} wake-ups/s at ${load.achievedRate} req/s (planned ${planned})`,
+    );
   } finally {
     await stopClone(clone);
   }

@@ -16,7 +16,7 @@ HEADERS := $(wildcard ${runtimeDir}/*.h) $(wildcard src/*.h)
 
 bin/clone: $(SOURCES) $(HEADERS)
 \tmkdir -p bin
-\t$(CC) $(CFLAGS) -o $@ $(SOURCES)
+\t$(CC) $(CFLAGS) -o $@ $(SOURCES) -lm
 
 .PHONY: clean
 clean:

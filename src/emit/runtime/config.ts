@@ -80,6 +80,13 @@ function u32(n: number): string {
   return `${n}u`;
 }
 
+/** A finite double, as C reads it back exactly (a decimal point even for whole numbers). */
+function real(n: number): string {
+  if (!Number.isFinite(n)) throw new Error(`clone plan: ${n} is not a finite number`);
+  const text = String(n);
+  return /[.e]/.test(text) ? text : `${text}.0`;
+}
+
 /** Cumulative weights in units of 2^-32; the last is exactly 2^32 so every draw lands somewhere. */
 export function cumulativeThresholds(weights: readonly number[]): number[] {
   const total = weights.reduce((a, b) => a + b, 0);
@@ -145,7 +152,8 @@ export function renderRuntimeConfig(plan: ClonePlan): string {
     const rows = plan.background.map((b, i) => {
       if (b.body) declarations.push(`void ${backgroundBodyName(i)}(ditto_body_ctx *ctx);`);
       const periodNs = b.periodMs === null ? 0 : Math.max(1, Math.round(b.periodMs * 1e6));
-      return `{${u32(b.count)}, ${u64(periodNs)}, ${b.body ? backgroundBodyName(i) : 'NULL'}}`;
+      const load = b.followsLoad ?? { referenceRate: 0, exponent: 0 };
+      return `{${u32(b.count)}, ${u64(periodNs)}, ${real(load.referenceRate)}, ${real(load.exponent)}, ${b.body ? backgroundBodyName(i) : 'NULL'}}`;
     });
     tables.push(array('ditto_background_config', 'background', rows));
   }

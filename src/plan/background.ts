@@ -1,0 +1,51 @@
+// When the clone's background threads wake (pure): as often as the original's did at the profiled mix, and
+// following the request rate as the original's did between the profiled load and a busier one.
+import type { ClonePlan } from '../artifacts/clone-plan.ts';
+import type { Profile } from '../artifacts/profile.ts';
+
+type WakeupPoint = NonNullable<Profile['observed']>['backgroundWakeups'][number];
+
+/** Two loads closer than this tell too little about the slope. */
+const minRateRatio = 1.5;
+
+/**
+ * The exponent k of wake-ups/s ∝ (requests/s)^k between the first two points: 0 for a fixed timer, 1 for a thread
+ * woken per request; clamped to ±1 (none of the threads seen wakes faster than the requests arrive).
+ */
+export function wakeupRateExponent(points: readonly WakeupPoint[]): number {
+  const [a, b] = points;
+  if (!a || !b || a.wakeupsPerSecond <= 0 || b.wakeupsPerSecond <= 0 || a.requestsPerSecond <= 0) return 0;
+  const rateRatio = b.requestsPerSecond / a.requestsPerSecond;
+  if (Math.max(rateRatio, 1 / rateRatio) < minRateRatio) return 0;
+  const k = Math.log(b.wakeupsPerSecond / a.wakeupsPerSecond) / Math.log(rateRatio);
+  return Math.max(-1, Math.min(1, k));
+}
+
+/**
+ * The background thread groups. Their periods come from the traced skeleton windows, which load one request class
+ * at a time; the untraced mixed window's wake-ups rescale them (memcached's LRU maintainer woke every 3.2 ms under
+ * gets alone and every 1.2 ms under the mix), and the busier window gives how they follow the load.
+ */
+export function backgroundPlan(profile: Profile): ClonePlan['background'] {
+  const groups = (profile.skeleton?.threads ?? []).filter((t) => t.role === 'background');
+  const points = profile.observed?.backgroundWakeups ?? [];
+  const profiled = points[0];
+  const skeletonWakeups = groups.reduce(
+    (n, g) => n + (g.periodMs === null ? 0 : (g.count * 1000) / g.periodMs),
+    0,
+  );
+  const scale =
+    profiled && profiled.wakeupsPerSecond > 0 && skeletonWakeups > 0
+      ? skeletonWakeups / profiled.wakeupsPerSecond
+      : 1;
+  const exponent = wakeupRateExponent(points);
+  return groups.map((g) => ({
+    count: g.count,
+    periodMs: g.periodMs === null ? null : g.periodMs * scale,
+    followsLoad:
+      g.periodMs !== null && profiled && profiled.requestsPerSecond > 0 && exponent !== 0
+        ? { referenceRate: profiled.requestsPerSecond, exponent }
+        : null,
+    body: null,
+  }));
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import test from 'node:test';
+import { type Profile, profileSchema } from '../../../src/artifacts/profile.ts';
+import { backgroundPlan, wakeupRateExponent } from '../../../src/plan/background.ts';
+
+const memcached = (): Profile =>
+  profileSchema.parse(
+    JSON.parse(readFileSync(new URL('../../fixtures/profile/memcached.json', import.meta.url), 'utf8')),
+  );
+
+/** memcached's profile with the wake-ups its LRU maintainer showed natively (5000 and 20000 req/s). */
+function withWakeups(points: { requestsPerSecond: number; wakeupsPerSecond: number }[]): Profile {
+  const p = memcached();
+  const observed = p.observed;
+  assert.ok(observed);
+  return { ...p, observed: { ...observed, backgroundWakeups: points } };
+}
+
+test('the mixed window rescales the periods the one-class skeleton windows gave; the busier one gives the slope', () => {
+  const p = withWakeups([
+    { requestsPerSecond: 5000, wakeupsPerSecond: 800 },
+    { requestsPerSecond: 20000, wakeupsPerSecond: 1100 },
+  ]);
+  const periodic = (p.skeleton?.threads ?? []).filter((t) => t.role === 'background' && t.periodMs !== null);
+  assert.equal(periodic.length, 1, 'the fixture has one periodic background group');
+  const planned = backgroundPlan(p).filter((b) => b.periodMs !== null);
+  assert.equal(planned.length, 1);
+  const [maintainer] = planned;
+  // One thread woken 800 times a second: 1.25 ms apart, whatever the skeleton window saw.
+  assert.ok(Math.abs((maintainer?.periodMs ?? 0) - 1.25) < 1e-9);
+  assert.equal(maintainer?.followsLoad?.referenceRate, 5000);
+  assert.ok(Math.abs((maintainer?.followsLoad?.exponent ?? 0) - Math.log(1100 / 800) / Math.log(4)) < 1e-12);
+  // Idle groups stay idle.
+  assert.ok(backgroundPlan(p).every((b) => b.periodMs !== null || b.followsLoad === null));
+});
+
+test('without the untraced windows the skeleton periods stand, as fixed timers', () => {
+  const p = withWakeups([]);
+  const skeletonPeriods = (p.skeleton?.threads ?? [])
+    .filter((t) => t.role === 'background')
+    .map((t) => t.periodMs);
+  const planned = backgroundPlan(p);
+  assert.deepEqual(
+    planned.map((b) => b.periodMs),
+    skeletonPeriods,
+  );
+  assert.ok(planned.every((b) => b.followsLoad === null));
+});
+
+test('the wake-up slope: 0 from too close or silent loads, clamped to ±1', () => {
+  const at = (requestsPerSecond: number, wakeupsPerSecond: number) => ({
+    requestsPerSecond,
+    wakeupsPerSecond,
+  });
+  assert.equal(wakeupRateExponent([at(1000, 100), at(1200, 200)]), 0);
+  assert.equal(wakeupRateExponent([at(1000, 0), at(4000, 200)]), 0);
+  assert.equal(wakeupRateExponent([at(1000, 100)]), 0);
+  assert.ok(Math.abs(wakeupRateExponent([at(1000, 100), at(4000, 400)]) - 1) < 1e-12);
+  assert.equal(wakeupRateExponent([at(1000, 10), at(4000, 1000)]), 1);
+  assert.ok(Math.abs(wakeupRateExponent([at(1000, 400), at(4000, 200)]) + 0.5) < 1e-12);
+});
