@@ -64,6 +64,7 @@ function summarize(cls: LoadSummary['class'], r: LoadResult): LoadSummary {
 const minStackSeconds = 3;
 /** The second baseline window runs at this multiple of the profiled rate. */
 const busierLoadFactor = 4;
+const baselineWarmupS = 2;
 
 const skeletonPhaseSchema = z.strictObject({
   skeleton: skeletonSchema,
@@ -152,6 +153,9 @@ export async function profileTarget(spec: TargetSpec, options: ProfileOptions): 
       observed = await phases.run('baseline', baselinePhaseSchema, async (loads) => {
         const state = await nativeTarget();
         const window = async (overrides: Partial<LoadOptions>) => {
+          // Unmeasured first: adaptive threads settle to the rate (memcached's LRU maintainer, idle since the
+          // skeleton windows, woke 57 times/s in a cold 3 s window at 5000 req/s and ~1000 times/s once settled).
+          await load(state.target, { ...overrides, durationS: baselineWarmupS });
           const before = readProcSnapshot(processTree(state.target.process.pid));
           const result = await load(state.target, overrides);
           const after = readProcSnapshot(processTree(state.target.process.pid));

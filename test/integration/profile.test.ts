@@ -71,6 +71,11 @@ test('memcached profile: skeleton, syscalls per class, clusters, CPU body, and n
   for (const { body } of profile.cpu)
     assert.ok(body.instructionsPerRequest > 1000 && body.instructionsPerRequest < 50_000);
   assert.ok(profile.observed && profile.observed.baseline.total.cpuNsPerRequest > 0);
+  // The LRU maintainer woke in both untraced windows, the second at about 4x the rate.
+  const [profiled, busier] = profile.observed.backgroundWakeups;
+  assert.ok(profiled && busier, JSON.stringify(profile.observed.backgroundWakeups));
+  assert.ok(busier.requestsPerSecond > 2 * profiled.requestsPerSecond);
+  assert.ok(profiled.wakeupsPerSecond > 0 && busier.wakeupsPerSecond > 0);
 
   // Reveals nothing: no printable string (≥ 6 characters) of memcached or its libraries is in the profile, apart
   // from words ditto defines itself (field names, syscall names such as "sendmsg" that libc contains as well).
