@@ -4,7 +4,7 @@
 // syscalls and I/O bytes per request and threads per role (bpftrace), and simulated instructions and miss rates
 // (valgrind).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backgroundThreads, computeBaseline } from '../analyze/skeleton/baseline.ts';
+import { backgroundCounters, computeBaseline } from '../analyze/skeleton/baseline.ts';
 import { syscallProfile } from '../analyze/skeleton/syscalls.ts';
 import { analyzeSkeleton, type ThreadRole } from '../analyze/skeleton/threads.ts';
 import type { LoadResult } from '../artifacts/load-result.ts';
@@ -149,21 +149,15 @@ export async function measureService(
     );
     const plain = sampled.result;
     const after = readProcSnapshot(processTree(pid));
-    // No thread seen blocked (/proc/TID/syscall unreadable) or sampling failed: the background share is unknown.
-    const { blockedIn } = sampled;
-    const background = blockedIn && blockedIn.size > 0 ? backgroundThreads(blockedIn) : undefined;
-    const baseline = computeBaseline(before, after, {
+    const base = computeBaseline(before, after, {
       requests: plain.responses,
-      roleOf: new Map([...(background ?? [])].map((tid) => [tid, 'background'])),
       ...(userShare === undefined ? {} : { userShare }),
-    });
-    const base = baseline.total;
+    }).total;
+    const background = backgroundCounters(before, after, sampled.blockedIn, plain.responses);
     const perRequest: Measurement['perRequest'] = {
       cpuUserUs: (base.cpuUserNsPerRequest ?? 0) / 1000,
       cpuSystemUs: (base.cpuSystemNsPerRequest ?? 0) / 1000,
-      cpuBackgroundUs: background
-        ? (baseline.byRole.find((r) => r.role === 'background')?.cpuNsPerRequest ?? 0) / 1000
-        : null,
+      cpuBackgroundUs: background ? background.cpuNsPerRequest / 1000 : null,
       voluntarySwitches: base.voluntarySwitchesPerRequest,
       involuntarySwitches: base.involuntarySwitchesPerRequest,
       cpuSplit: userShare === undefined ? 'ticks' : 'perf',

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { computeBaseline } from '../analyze/skeleton/baseline.ts';
+import { backgroundCounters, computeBaseline } from '../analyze/skeleton/baseline.ts';
 import { syscallProfile, syscallProfileSchema } from '../analyze/skeleton/syscalls.ts';
 import { analyzeSkeleton, skeletonSchema, type ThreadRole } from '../analyze/skeleton/threads.ts';
 import { buildThreadTrees, clusterThreads } from '../analyze/stacks/cluster.ts';
@@ -23,7 +23,12 @@ import { traceWhile } from '../collect/bpftrace/run.ts';
 import type { LoadOptions } from '../collect/load/options.ts';
 import { runDittoLoad } from '../collect/load/run.ts';
 import { recordCallStacks } from '../collect/perf/record.ts';
-import { mappedExecutables, processTree, readProcSnapshot } from '../collect/procfs/read.ts';
+import {
+  mappedExecutables,
+  processTree,
+  readProcSnapshot,
+  sampleBlockedSyscallsWhile,
+} from '../collect/procfs/read.ts';
 import { cacheRunPlan } from '../collect/valgrind/geometry.ts';
 import { dittoLoadDriver, profileCpuBody } from '../collect/valgrind/runner.ts';
 import { DittoError } from '../errors.ts';
@@ -156,33 +161,37 @@ export async function profileTarget(spec: TargetSpec, options: ProfileOptions): 
           // Unmeasured first: adaptive threads settle to the rate (memcached's LRU maintainer, idle since the
           // skeleton windows, woke 57 times/s in a cold 3 s window at 5000 req/s and ~1000 times/s once settled).
           await load(state.target, { ...overrides, durationS: baselineWarmupS });
-          const before = readProcSnapshot(processTree(state.target.process.pid));
-          const result = await load(state.target, overrides);
+          const pids = processTree(state.target.process.pid);
+          const before = readProcSnapshot(pids);
+          const { result, blockedIn } = await sampleBlockedSyscallsWhile(pids, () =>
+            load(state.target, overrides),
+          );
           const after = readProcSnapshot(processTree(state.target.process.pid));
           loads.push(summarize('mixed', result));
+          const requests = Math.max(1, result.responses);
           const baseline = computeBaseline(before, after, {
-            requests: Math.max(1, result.responses),
+            requests,
             ...(state.roleOf ? { roleOf: state.roleOf } : {}),
           });
-          const background = baseline.byRole.find((r) => r.role === 'background');
-          const wakeups = {
+          // Background by the rule compare measures them with (and known on --resume, where roles are not).
+          const background = backgroundCounters(before, after, blockedIn, requests);
+          const wakeups = background && {
             requestsPerSecond: result.responses / baseline.windowS,
-            wakeupsPerSecond:
-              ((background?.voluntarySwitchesPerRequest ?? 0) * baseline.requests) / baseline.windowS,
+            wakeupsPerSecond: (background.voluntarySwitchesPerRequest * requests) / baseline.windowS,
           };
           return { result, baseline, wakeups };
         };
         const profiled = await window({});
         // A second window at a higher rate shows how the background threads' wake-ups follow the load.
-        const hasBackground = [...(state.roleOf?.values() ?? [])].includes('background');
-        const busier = hasBackground
-          ? await window({ rate: spec.workload.qps * busierLoadFactor })
-          : undefined;
+        const busier =
+          profiled.wakeups && profiled.wakeups.wakeupsPerSecond > 0
+            ? await window({ rate: spec.workload.qps * busierLoadFactor })
+            : undefined;
         return {
           load: summarize('mixed', profiled.result),
           latencyUs: profiled.result.latencyUs,
           baseline: profiled.baseline,
-          backgroundWakeups: busier ? [profiled.wakeups, busier.wakeups] : [],
+          backgroundWakeups: profiled.wakeups && busier?.wakeups ? [profiled.wakeups, busier.wakeups] : [],
         };
       });
     }

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
-import { backgroundThreads, computeBaseline } from '../../../../src/analyze/skeleton/baseline.ts';
+import {
+  backgroundCounters,
+  backgroundThreads,
+  computeBaseline,
+} from '../../../../src/analyze/skeleton/baseline.ts';
 import { analyzeSkeleton } from '../../../../src/analyze/skeleton/threads.ts';
 import type { ProcSnapshot } from '../../../../src/collect/procfs/read.ts';
 import { recordedRun } from '../../collect/bpftrace/fixtures.ts';
@@ -59,14 +63,18 @@ test("background threads: seen waiting, never on a socket (memcached's, as /proc
   assert.deepEqual([...backgroundThreads(blockedIn)].sort(), [3, 4, 6]);
 });
 
-test('the background role sums the CPU time of the threads given it', () => {
+test('background counters: the threads the samples show as background, or null with no samples', () => {
   const { requests, before, after } = snapshots('memcached-get');
-  const all = after.tasks.map((t) => t.tid);
-  const b = computeBaseline(before, after, {
-    requests,
-    roleOf: new Map(all.map((tid) => [tid, 'background'])),
-  });
-  const background = b.byRole.find((r) => r.role === 'background');
-  assert.equal(background?.threads, all.length);
-  assert.ok(Math.abs((background?.cpuNsPerRequest ?? 0) - b.total.cpuNsPerRequest) < 1e-6);
+  const tids = after.tasks.map((t) => t.tid);
+  const idle = new Map(tids.map((tid) => [tid, new Set([202])])); // all in futex: all background
+  const all = backgroundCounters(before, after, idle, requests);
+  assert.ok(
+    Math.abs(
+      (all?.cpuNsPerRequest ?? -1) - computeBaseline(before, after, { requests }).total.cpuNsPerRequest,
+    ) < 1e-6,
+  );
+  const serving = new Map(tids.map((tid) => [tid, new Set([232])])); // all in epoll_wait: none
+  assert.equal(backgroundCounters(before, after, serving, requests)?.cpuNsPerRequest, 0);
+  assert.equal(backgroundCounters(before, after, null, requests), null);
+  assert.equal(backgroundCounters(before, after, new Map(), requests), null);
 });
