@@ -99,25 +99,25 @@ static double seconds_between(const struct timespec *a, const struct timespec *b
 }
 
 /* The period at the request rate the processes serve now, smoothed over about 100 ms so one burst does not swing
- * it; a rate below 1% of the reference counts as 1% (an idle service does not stop the thread). */
+ * it; a rate below 1% of the reference counts as 1% (an idle service does not stop the thread). Time is read from
+ * the wake-up deadlines, not the clock: the thread's own instructions per wake-up count in the clone's totals. */
 typedef struct {
     double rate;
     uint64_t served;
     struct timespec at;
 } load_estimate;
 
-static double period_at_load(const ditto_background_config *b, load_estimate *e)
+/* Re-estimating more often than this would cost more instructions than the original's thread spends per wake-up. */
+#define LOAD_ESTIMATE_S 0.05
+
+static double period_at_load(const ditto_background_config *b, load_estimate *e, const struct timespec *now)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
     uint64_t served = served_requests_so_far();
-    double dt = seconds_between(&e->at, &now);
-    if (dt > 0) {
-        double weight = dt < 0.1 ? dt / 0.1 : 1;
-        e->rate += weight * ((double)(served - e->served) / dt - e->rate);
-    }
+    double dt = seconds_between(&e->at, now);
+    double weight = dt < 0.1 ? dt / 0.1 : 1;
+    e->rate += weight * ((double)(served - e->served) / dt - e->rate);
     e->served = served;
-    e->at = now;
+    e->at = *now;
     double floor = b->reference_rate * 0.01;
     double rate = e->rate < floor ? floor : e->rate;
     double period = (double)b->period_ns * pow(rate / b->reference_rate, -b->rate_exponent);
@@ -148,8 +148,8 @@ static void *background_thread(void *arg)
             b->body(&t.ctx);
             t.ctx.request_id++;
         }
-        if (b->reference_rate > 0)
-            period_ns = (uint64_t)period_at_load(b, &load);
+        if (b->reference_rate > 0 && seconds_between(&load.at, &next) >= LOAD_ESTIMATE_S)
+            period_ns = (uint64_t)period_at_load(b, &load, &next);
     }
     return NULL;
 }
