@@ -98,30 +98,34 @@ static double seconds_between(const struct timespec *a, const struct timespec *b
     return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-/* The period at the request rate the processes serve now, smoothed over about 100 ms so one burst does not swing
- * it; a rate below 1% of the reference counts as 1% (an idle service does not stop the thread). Time is read from
- * the wake-up deadlines, not the clock: the thread's own instructions per wake-up count in the clone's totals. */
+/* The request rate the processes serve, for threads whose period follows it: re-estimated at most every 50 ms
+ * (one clock read per estimate, not per wake-up, keeps the thread's own instructions small), each estimate moving
+ * halfway or more toward the rate over the time since the last. */
 typedef struct {
     double rate;
     uint64_t served;
     struct timespec at;
 } load_estimate;
 
-/* Re-estimating more often than this would cost more instructions than the original's thread spends per wake-up. */
 #define LOAD_ESTIMATE_S 0.05
+/* The plan's slope is fitted between the profiled rate and 4x it; it is followed down to 1% of the reference (an
+ * idle service does not stop the thread) and up to 100x, and never below a 10 us period. */
+#define LOAD_RATIO_MIN 0.01
+#define LOAD_RATIO_MAX 100.0
+#define MIN_PERIOD_NS 10000.0
 
-static double period_at_load(const ditto_background_config *b, load_estimate *e, const struct timespec *now)
+static uint64_t period_at_load(const ditto_background_config *b, load_estimate *e, const struct timespec *now)
 {
     uint64_t served = served_requests_so_far();
     double dt = seconds_between(&e->at, now);
-    double weight = dt < 0.1 ? dt / 0.1 : 1;
+    double weight = dt < 2 * LOAD_ESTIMATE_S ? dt / (2 * LOAD_ESTIMATE_S) : 1;
     e->rate += weight * ((double)(served - e->served) / dt - e->rate);
     e->served = served;
     e->at = *now;
-    double floor = b->reference_rate * 0.01;
-    double rate = e->rate < floor ? floor : e->rate;
-    double period = (double)b->period_ns * pow(rate / b->reference_rate, -b->rate_exponent);
-    return period < 1000 ? 1000 : period;
+    double ratio = e->rate / b->reference_rate;
+    ratio = ratio < LOAD_RATIO_MIN ? LOAD_RATIO_MIN : ratio > LOAD_RATIO_MAX ? LOAD_RATIO_MAX : ratio;
+    double period = (double)b->period_ns * pow(ratio, -b->rate_exponent);
+    return (uint64_t)(period < MIN_PERIOD_NS ? MIN_PERIOD_NS : period);
 }
 
 static void *background_thread(void *arg)
@@ -148,8 +152,15 @@ static void *background_thread(void *arg)
             b->body(&t.ctx);
             t.ctx.request_id++;
         }
-        if (b->reference_rate > 0 && seconds_between(&load.at, &next) >= LOAD_ESTIMATE_S)
-            period_ns = (uint64_t)period_at_load(b, &load, &next);
+        if (b->reference_rate > 0 && seconds_between(&load.at, &next) >= LOAD_ESTIMATE_S) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            period_ns = period_at_load(b, &load, &now);
+            /* Fallen behind by more than a period (CPU contention): start again from now rather than run the
+             * missed wake-ups back to back. */
+            if (seconds_between(&next, &now) * 1e9 > (double)period_ns)
+                next = now;
+        }
     }
     return NULL;
 }

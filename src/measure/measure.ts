@@ -4,7 +4,7 @@
 // syscalls and I/O bytes per request and threads per role (bpftrace), and simulated instructions and miss rates
 // (valgrind).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backgroundCounters, computeBaseline } from '../analyze/skeleton/baseline.ts';
+import { backgroundCounters, computeBaseline, sampledBackground } from '../analyze/skeleton/baseline.ts';
 import { syscallProfile } from '../analyze/skeleton/syscalls.ts';
 import { analyzeSkeleton, type ThreadRole } from '../analyze/skeleton/threads.ts';
 import type { LoadResult } from '../artifacts/load-result.ts';
@@ -153,7 +153,12 @@ export async function measureService(
       requests: plain.responses,
       ...(userShare === undefined ? {} : { userShare }),
     }).total;
-    const background = backgroundCounters(before, after, sampled.blockedIn, plain.responses);
+    const background = backgroundCounters(
+      before,
+      after,
+      sampledBackground(sampled.blockedIn),
+      plain.responses,
+    );
     const perRequest: Measurement['perRequest'] = {
       cpuUserUs: (base.cpuUserNsPerRequest ?? 0) / 1000,
       cpuSystemUs: (base.cpuSystemNsPerRequest ?? 0) / 1000,

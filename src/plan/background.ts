@@ -7,14 +7,17 @@ type WakeupPoint = NonNullable<Profile['observed']>['backgroundWakeups'][number]
 
 /** Two loads closer than this tell too little about the slope. */
 const minRateRatio = 1.5;
+const maxRescale = 10;
 
 /**
  * The exponent k of wake-ups/s ∝ (requests/s)^k between the first two points: 0 for a fixed timer, 1 for a thread
- * woken per request; clamped to ±1 (none of the threads seen wakes faster than the requests arrive).
+ * woken per request. Clamped to ±1: two noisy points can give any slope, and no thread seen followed the load more
+ * steeply than one woken per request (or one that sleeps in proportion to it).
  */
 export function wakeupRateExponent(points: readonly WakeupPoint[]): number {
   const [a, b] = points;
-  if (!a || !b || a.wakeupsPerSecond <= 0 || b.wakeupsPerSecond <= 0 || a.requestsPerSecond <= 0) return 0;
+  if (!a || !b || a.wakeupsPerSecond <= 0 || b.wakeupsPerSecond <= 0) return 0;
+  if (a.requestsPerSecond <= 0 || b.requestsPerSecond <= 0) return 0;
   const rateRatio = b.requestsPerSecond / a.requestsPerSecond;
   if (Math.max(rateRatio, 1 / rateRatio) < minRateRatio) return 0;
   const k = Math.log(b.wakeupsPerSecond / a.wakeupsPerSecond) / Math.log(rateRatio);
@@ -34,9 +37,10 @@ export function backgroundPlan(profile: Profile): ClonePlan['background'] {
     (n, g) => n + (g.periodMs === null ? 0 : (g.count * 1000) / g.periodMs),
     0,
   );
+  // Bounded: beyond 10x either way the two windows did not watch the same threads doing the same thing.
   const scale =
     profiled && profiled.wakeupsPerSecond > 0 && skeletonWakeups > 0
-      ? skeletonWakeups / profiled.wakeupsPerSecond
+      ? Math.min(maxRescale, Math.max(1 / maxRescale, skeletonWakeups / profiled.wakeupsPerSecond))
       : 1;
   const exponent = wakeupRateExponent(points);
   return groups.map((g) => ({

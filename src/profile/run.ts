@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { backgroundCounters, computeBaseline } from '../analyze/skeleton/baseline.ts';
+import { backgroundCounters, computeBaseline, sampledBackground } from '../analyze/skeleton/baseline.ts';
 import { syscallProfile, syscallProfileSchema } from '../analyze/skeleton/syscalls.ts';
 import { analyzeSkeleton, skeletonSchema, type ThreadRole } from '../analyze/skeleton/threads.ts';
 import { buildThreadTrees, clusterThreads } from '../analyze/stacks/cluster.ts';
@@ -168,16 +168,19 @@ export async function profileTarget(spec: TargetSpec, options: ProfileOptions): 
           );
           const after = readProcSnapshot(processTree(state.target.process.pid));
           loads.push(summarize('mixed', result));
-          const requests = Math.max(1, result.responses);
           const baseline = computeBaseline(before, after, {
-            requests,
+            requests: result.responses,
             ...(state.roleOf ? { roleOf: state.roleOf } : {}),
           });
-          // Background by the rule compare measures them with (and known on --resume, where roles are not).
-          const background = backgroundCounters(before, after, blockedIn, requests);
+          // The skeleton's background threads (its roles tell a thread pool's workers apart); on --resume, where
+          // roles are unknown, those the blocked-syscall samples show, as compare measures them.
+          const tids = state.roleOf
+            ? new Set([...state.roleOf].filter(([, role]) => role === 'background').map(([tid]) => tid))
+            : sampledBackground(blockedIn);
+          const background = backgroundCounters(before, after, tids, result.responses);
           const wakeups = background && {
-            requestsPerSecond: result.responses / baseline.windowS,
-            wakeupsPerSecond: (background.voluntarySwitchesPerRequest * requests) / baseline.windowS,
+            requestsPerSecond: result.achievedRate,
+            wakeupsPerSecond: background.voluntarySwitchesPerRequest * result.achievedRate,
           };
           return { result, baseline, wakeups };
         };
@@ -191,7 +194,7 @@ export async function profileTarget(spec: TargetSpec, options: ProfileOptions): 
           load: summarize('mixed', profiled.result),
           latencyUs: profiled.result.latencyUs,
           baseline: profiled.baseline,
-          backgroundWakeups: profiled.wakeups && busier?.wakeups ? [profiled.wakeups, busier.wakeups] : [],
+          backgroundWakeups: [profiled.wakeups, busier?.wakeups].filter((w) => !!w),
         };
       });
     }

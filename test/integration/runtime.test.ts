@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import test, { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClonePlan } from '../../src/artifacts/clone-plan.ts';
+import { syscallName } from '../../src/collect/bpftrace/syscalls-x86_64.ts';
 import type { LoadOptions } from '../../src/collect/load/options.ts';
 import { parseRedisBenchmarkCsv } from '../../src/collect/load/redis-benchmark.ts';
 import { runDittoLoad } from '../../src/collect/load/run.ts';
@@ -255,9 +256,10 @@ test('a background thread whose period follows the load: long sleeps when idle, 
   const task = (tid: string) => `/proc/${clone.process.pid}/task/${tid}`;
   try {
     await sleep(1500);
-    // The only thread asleep in clock_nanosleep (x86-64 call 230).
-    const sleeper = readdirSync(`/proc/${clone.process.pid}/task`).find((tid) =>
-      readFileSync(`${task(tid)}/syscall`, 'utf8').startsWith('230 '),
+    // The only thread asleep in clock_nanosleep.
+    const sleeper = readdirSync(`/proc/${clone.process.pid}/task`).find(
+      (tid) =>
+        syscallName(Number(readFileSync(`${task(tid)}/syscall`, 'utf8').split(' ')[0])) === 'clock_nanosleep',
     );
     assert.ok(sleeper, 'no thread of the clone sleeps in clock_nanosleep');
     const wakeups = () => parseStatus(readFileSync(`${task(sleeper)}/status`, 'utf8')).voluntarySwitches;

@@ -150,20 +150,22 @@ export function backgroundThreads(blockedIn: ReadonlyMap<number, ReadonlySet<num
   return out;
 }
 
-/**
- * The counters of the background threads (backgroundThreads of the blocked-syscall samples) between two snapshots;
- * null when no thread was seen blocked, so which threads are background is unknown.
- */
+/** The counters of some threads (the background ones) between two snapshots; null when they are unknown. */
 export function backgroundCounters(
   before: ProcSnapshot,
   after: ProcSnapshot,
-  blockedIn: ReadonlyMap<number, ReadonlySet<number>> | null,
+  tids: ReadonlySet<number> | null,
   requests: number,
 ): BaselineCounters | null {
-  if (!blockedIn || blockedIn.size === 0) return null;
-  const roleOf = new Map<number, ThreadRole>(
-    [...backgroundThreads(blockedIn)].map((tid) => [tid, 'background']),
-  );
+  if (!tids) return null;
+  const roleOf = new Map<number, ThreadRole>([...tids].map((tid) => [tid, 'background']));
   const { byRole } = computeBaseline(before, after, { requests, roleOf });
   return byRole[0] ?? perRequest(zero(), requests);
+}
+
+/** The background threads of blocked-syscall samples (backgroundThreads); null when no thread was seen blocked. */
+export function sampledBackground(
+  blockedIn: ReadonlyMap<number, ReadonlySet<number>> | null,
+): Set<number> | null {
+  return blockedIn && blockedIn.size > 0 ? backgroundThreads(blockedIn) : null;
 }

@@ -60,3 +60,34 @@ test('the wake-up slope: 0 from too close or silent loads, clamped to ±1', () =
   assert.equal(wakeupRateExponent([at(1000, 10), at(4000, 1000)]), 1);
   assert.ok(Math.abs(wakeupRateExponent([at(1000, 400), at(4000, 200)]) + 0.5) < 1e-12);
 });
+
+test('one window alone rescales without a slope; the rescale is bounded; several groups keep their ratio', () => {
+  const single = backgroundPlan(withWakeups([{ requestsPerSecond: 5000, wakeupsPerSecond: 800 }]));
+  const periodic = single.filter((b) => b.periodMs !== null);
+  assert.ok(Math.abs((periodic[0]?.periodMs ?? 0) - 1.25) < 1e-9);
+  assert.ok(periodic.every((b) => b.followsLoad === null));
+
+  // A thread pool's futex wake-ups counted as background would collapse the periods: at most 10x.
+  const flooded = withWakeups([{ requestsPerSecond: 5000, wakeupsPerSecond: 1e6 }]);
+  const skeletonPeriod = flooded.skeleton?.threads.find(
+    (t) => t.role === 'background' && t.periodMs !== null,
+  );
+  const bounded = backgroundPlan(flooded).find((b) => b.periodMs !== null);
+  assert.ok(Math.abs((bounded?.periodMs ?? 0) - (skeletonPeriod?.periodMs ?? 0) / 10) < 1e-9);
+
+  // Two timers, 10 ms and 40 ms (125 wake-ups/s together), seen at 250/s in the mixed window: both halve.
+  const two = withWakeups([{ requestsPerSecond: 5000, wakeupsPerSecond: 250 }]);
+  const timer = two.skeleton?.threads.find((t) => t.role === 'background' && t.periodMs !== null);
+  assert.ok(two.skeleton && timer);
+  two.skeleton.threads = [
+    ...two.skeleton.threads.filter((t) => t !== timer),
+    { ...timer, periodMs: 10 },
+    { ...timer, periodMs: 40 },
+  ];
+  assert.deepEqual(
+    backgroundPlan(two)
+      .filter((b) => b.periodMs !== null)
+      .map((b) => b.periodMs),
+    [5, 20],
+  );
+});

@@ -5,6 +5,7 @@ import {
   backgroundCounters,
   backgroundThreads,
   computeBaseline,
+  sampledBackground,
 } from '../../../../src/analyze/skeleton/baseline.ts';
 import { analyzeSkeleton } from '../../../../src/analyze/skeleton/threads.ts';
 import type { ProcSnapshot } from '../../../../src/collect/procfs/read.ts';
@@ -66,15 +67,14 @@ test("background threads: seen waiting, never on a socket (memcached's, as /proc
 test('background counters: the threads the samples show as background, or null with no samples', () => {
   const { requests, before, after } = snapshots('memcached-get');
   const tids = after.tasks.map((t) => t.tid);
-  const idle = new Map(tids.map((tid) => [tid, new Set([202])])); // all in futex: all background
+  const idle = sampledBackground(new Map(tids.map((tid) => [tid, new Set([202])]))); // all in futex: background
+  assert.equal(idle?.size, tids.length);
   const all = backgroundCounters(before, after, idle, requests);
-  assert.ok(
-    Math.abs(
-      (all?.cpuNsPerRequest ?? -1) - computeBaseline(before, after, { requests }).total.cpuNsPerRequest,
-    ) < 1e-6,
-  );
-  const serving = new Map(tids.map((tid) => [tid, new Set([232])])); // all in epoll_wait: none
+  const total = computeBaseline(before, after, { requests }).total;
+  assert.ok(Math.abs((all?.cpuNsPerRequest ?? -1) - total.cpuNsPerRequest) < 1e-6);
+  const serving = sampledBackground(new Map(tids.map((tid) => [tid, new Set([232])]))); // epoll_wait: none
   assert.equal(backgroundCounters(before, after, serving, requests)?.cpuNsPerRequest, 0);
+  assert.equal(sampledBackground(null), null);
+  assert.equal(sampledBackground(new Map()), null);
   assert.equal(backgroundCounters(before, after, null, requests), null);
-  assert.equal(backgroundCounters(before, after, new Map(), requests), null);
 });
