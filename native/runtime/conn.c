@@ -112,7 +112,9 @@ void conn_process(conn *c, ditto_thread *t)
             break;
         off += used;
     }
-    memmove(c->in, c->in + off, c->in_len - off);
+    /* Mostly nothing is left: memmove of 0 bytes costs a mispredicted branch per request in glibc. */
+    if (off < c->in_len)
+        memmove(c->in, c->in + off, c->in_len - off);
     c->in_len -= off;
 }
 

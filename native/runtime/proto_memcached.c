@@ -10,8 +10,9 @@ static int token(const char **p, const char *end, const char **tok, size_t *len)
     while (*p < end && **p == ' ')
         (*p)++;
     *tok = *p;
-    while (*p < end && **p != ' ')
-        (*p)++;
+    /* memchr rather than a byte loop: the loop's exit after a 16-byte key is a mispredict per token. */
+    const char *space = *p < end ? memchr(*p, ' ', (size_t)(end - *p)) : NULL;
+    *p = space ? space : end;
     *len = (size_t)(*p - *tok);
     return *len > 0;
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "body.h"
@@ -70,8 +71,22 @@ typedef struct {
     uint64_t seg_sent;
 } outbuf;
 
-void out_bytes(outbuf *o, const char *s, size_t n);
-void out_str(outbuf *o, const char *s);
+/* Makes room for n more bytes. */
+void out_grow(outbuf *o, size_t n);
+/* Inline, so that literal strings are copied with moves of a known size: through glibc's memcpy every call site
+ * shares its size branches, and the simulated predictor missed ~3.6 of them per memcached get, most of the
+ * original's 4.8 mispredicts per get in all. */
+static inline void out_bytes(outbuf *o, const char *s, size_t n)
+{
+    if (o->len + n > o->cap)
+        out_grow(o, n);
+    memcpy(o->mem + o->len, s, n);
+    o->len += n;
+}
+static inline void out_str(outbuf *o, const char *s)
+{
+    out_bytes(o, s, strlen(s));
+}
 void out_u64(outbuf *o, uint64_t v);
 /* The filler of a response payload of n bytes; sendfile ops of the class deliver part of it from the data file. */
 void out_payload(outbuf *o, ditto_thread *t, ditto_class_id cls, uint64_t n);

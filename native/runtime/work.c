@@ -279,7 +279,7 @@ uint64_t class_payload_size(ditto_thread *t, ditto_class_id cls)
     return c->payload[c->payload_count - 1].size;
 }
 
-static void out_reserve(outbuf *o, size_t n)
+void out_grow(outbuf *o, size_t n)
 {
     if (o->len + n <= o->cap)
         return;
@@ -290,18 +290,6 @@ static void out_reserve(outbuf *o, size_t n)
     if (!o->mem)
         die("growing an output buffer");
     o->cap = cap;
-}
-
-void out_bytes(outbuf *o, const char *s, size_t n)
-{
-    out_reserve(o, n);
-    memcpy(o->mem + o->len, s, n);
-    o->len += n;
-}
-
-void out_str(outbuf *o, const char *s)
-{
-    out_bytes(o, s, strlen(s));
 }
 
 void out_u64(outbuf *o, uint64_t v)

@@ -5,18 +5,19 @@
 //
 // Measured as the profile measures the original (callgrind window of profileCpuBody, ditto-load at 3000 req/s,
 // one class at a time) on an event-loop clone; test/integration/runtime.test.ts re-measures every entry and checks
-// it within 10% (indirect jumps: 2 per request). Models differ by a few percent (dispatch: +5%). Payload filler is sent by reference with writev and
-// sendmsg; with write and sendto it is copied (below 2 KiB ≈ 0.2 instructions per byte, above it callgrind counts
-// each byte of glibc's rep movsb), not included here.
+// it within 10% (indirect jumps: 2 per request). It depends on the events each epoll_wait returns and on the
+// payload: memcached's dispatch clone (4 network threads) with 1 KiB values ran 1339 / 1124 (get / set); the tuner
+// takes the rest. Payload filler is sent by reference with writev and sendmsg; with write and sendto it is copied
+// (below 2 KiB ≈ 0.2 instructions per byte, above it callgrind counts each byte of glibc's rep movsb), not included.
 import type { RequestClass } from '../artifacts/profile.ts';
 import type { Protocol } from '../spec/target-spec.ts';
 
 /** Instructions per request by protocol and class (memcached get: a hit of one byte, the smallest hit). */
 export const runtimeInstructions: Record<Protocol, Partial<Record<RequestClass, number>>> = {
-  memcached: { get: 1487, set: 844 },
-  redis: { get: 851, set: 950 },
+  memcached: { get: 1147, set: 968 },
+  redis: { get: 782, set: 881 },
   // http profiles have one class, GET (src/profile/classes.ts).
-  http: { get: 1456 },
+  http: { get: 1304 },
 };
 
 /**
@@ -24,9 +25,9 @@ export const runtimeInstructions: Record<Protocol, Partial<Record<RequestClass, 
  * PLT (a stub always jumps to the same function: 2% of them mispredicted in memcached's clone).
  */
 export const runtimeIndirectJumps: Record<Protocol, Partial<Record<RequestClass, number>>> = {
-  memcached: { get: 18, set: 8 },
-  redis: { get: 8, set: 9 },
-  http: { get: 21 },
+  memcached: { get: 10, set: 12 },
+  redis: { get: 5, set: 6 },
+  http: { get: 15 },
 };
 
 /** Share of the runtime's indirect jumps that valgrind mispredicts (memcached's clone: 2%). */
