@@ -163,21 +163,21 @@ export async function profileTarget(spec: TargetSpec, options: ProfileOptions): 
           await load(state.target, { ...overrides, durationS: baselineWarmupS });
           const pids = processTree(state.target.process.pid);
           const before = readProcSnapshot(pids);
-          const { result, blockedIn } = await sampleBlockedSyscallsWhile(pids, () =>
-            load(state.target, overrides),
-          );
+          // Which threads are background: the skeleton's roles (they tell a thread pool's workers apart), or on
+          // --resume, where roles are unknown, the blocked-syscall samples, as compare measures them.
+          const { roleOf } = state;
+          const { result, blockedIn } = roleOf
+            ? { result: await load(state.target, overrides), blockedIn: null }
+            : await sampleBlockedSyscallsWhile(pids, () => load(state.target, overrides));
           const after = readProcSnapshot(processTree(state.target.process.pid));
           loads.push(summarize('mixed', result));
           const baseline = computeBaseline(before, after, {
             requests: result.responses,
-            ...(state.roleOf ? { roleOf: state.roleOf } : {}),
+            ...(roleOf ? { roleOf } : {}),
           });
-          // The skeleton's background threads (its roles tell a thread pool's workers apart); on --resume, where
-          // roles are unknown, those the blocked-syscall samples show, as compare measures them.
-          const tids = state.roleOf
-            ? new Set([...state.roleOf].filter(([, role]) => role === 'background').map(([tid]) => tid))
-            : sampledBackground(blockedIn);
-          const background = backgroundCounters(before, after, tids, result.responses);
+          const background = roleOf
+            ? (baseline.byRole.find((r) => r.role === 'background') ?? null)
+            : backgroundCounters(before, after, sampledBackground(blockedIn), result.responses);
           const wakeups = background && {
             requestsPerSecond: result.achievedRate,
             wakeupsPerSecond: background.voluntarySwitchesPerRequest * result.achievedRate,
