@@ -29,6 +29,8 @@ typedef struct {
     uint64_t pass_bytes[DITTO_OP_KINDS];
     const ditto_syscall_op *pass_op[DITTO_OP_KINDS];
     ditto_class_id pass_class[DITTO_OP_KINDS];
+    /* This thread's slot among the served-requests counters (work.c). */
+    uint32_t served_slot;
 } ditto_thread;
 
 /* Builds the process's body data region (work.c) now, not at the first thread's start. */

@@ -19,20 +19,32 @@
 #define FILLER_CHUNK 65536
 static char filler[FILLER_CHUNK];
 static atomic_uint_fast64_t thread_counter;
-/* Requests served by all of the service's processes (shared across forks); NULL until counting is asked for. */
-static _Atomic uint64_t *served_requests;
+/* Requests served by all of the service's processes, in slots shared across forks (NULL until counting is asked
+ * for). Each serving thread adds to its own slot, a cache line apart from the others, so that counting costs a
+ * request no line bouncing between cores; the background thread sums the slots every 50 ms or more. Threads that
+ * outnumber the slots share one: the adds stay atomic. */
+#define SERVED_SLOTS 64
+typedef struct {
+    _Alignas(64) _Atomic uint64_t count;
+} served_slot;
+static served_slot *served_requests;
 
 void count_served_requests(void)
 {
-    void *shared = mmap(NULL, sizeof *served_requests, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void *shared =
+        mmap(NULL, SERVED_SLOTS * sizeof *served_requests, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED)
-        die("mapping the served-requests counter");
+        die("mapping the served-requests counters");
     served_requests = shared;
 }
 
 uint64_t served_requests_so_far(void)
 {
-    return served_requests ? atomic_load_explicit(served_requests, memory_order_relaxed) : 0;
+    uint64_t sum = 0;
+    if (served_requests)
+        for (int i = 0; i < SERVED_SLOTS; i++)
+            sum += atomic_load_explicit(&served_requests[i].count, memory_order_relaxed);
+    return sum;
 }
 
 static uint64_t splitmix64(uint64_t *x)
@@ -96,7 +108,10 @@ void thread_init(ditto_thread *t)
     if (!filler[0])
         memset(filler, FILLER_BYTE, sizeof filler);
     /* Distinct streams per thread and per process, reproducible from the plan's seed. */
-    uint64_t x = ditto_clone_config.seed ^ ((uint64_t)getpid() << 32) ^ atomic_fetch_add(&thread_counter, 1);
+    uint64_t n = atomic_fetch_add(&thread_counter, 1);
+    uint64_t x = ditto_clone_config.seed ^ ((uint64_t)getpid() << 32) ^ n;
+    /* Forked processes start from their parent's thread count: the pid spreads their threads over other slots. */
+    t->served_slot = (uint32_t)((n + (uint64_t)getpid() * 7) % SERVED_SLOTS);
     for (int i = 0; i < 4; i++) {
         t->rng[i] = splitmix64(&x);
         t->ctx.rng[i] = splitmix64(&x);
@@ -224,10 +239,9 @@ void class_work(ditto_thread *t, ditto_class_id cls)
     const ditto_class_config *c = &ditto_clone_config.classes[cls];
     if (!c->present)
         return;
-    /* One relaxed add on a line all serving threads share: tens of ns per request at most, only in clones whose
-     * background threads follow the load. */
+    /* Only in clones whose background threads follow the load. */
     if (served_requests)
-        atomic_fetch_add_explicit(served_requests, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&served_requests[t->served_slot].count, 1, memory_order_relaxed);
     if (c->body) {
         c->body(&t->ctx);
         t->ctx.request_id++;
