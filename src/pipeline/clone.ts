@@ -12,6 +12,7 @@ import type { Report } from '../artifacts/report.ts';
 import { tuningSchema } from '../artifacts/tuning.ts';
 import { buildClone } from '../build/build.ts';
 import { generateClone } from '../build/generate.ts';
+import { tuningPlatform } from '../collect/valgrind/geometry.ts';
 import { type CompareOptions, runComparison } from '../measure/comparison.ts';
 import { profileTarget } from '../profile/run.ts';
 import { buildReport } from '../report/build.ts';
@@ -96,7 +97,7 @@ export async function cloneService(spec: TargetSpec, options: CloneOptions): Pro
           await tuneClone(spec, dir, {
             iterations: options.tuneIterations,
             minutes: options.tuneMinutes,
-            platforms: ['A'],
+            platforms: [tuningPlatform],
             durationS: options.windowS,
             onProgress: (m) => {
               task.output = m;

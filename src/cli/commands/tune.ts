@@ -1,5 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
-import { namedPlatforms } from '../../collect/valgrind/geometry.ts';
+import { namedPlatforms, tuningPlatform } from '../../collect/valgrind/geometry.ts';
 import { DittoError } from '../../errors.ts';
 import { parseDurationS } from '../../spec/duration.ts';
 import { loadTargetSpec } from '../../spec/load.ts';
@@ -28,7 +28,11 @@ export function registerTune(program: Command): void {
     .option('--iterations <n>', 'clones measured at most, the first with its current knobs', '6')
     .option('--minutes <m>', 'time budget', '10')
     .option('--seed <n>', "seed of the generated code (default: the clone's)")
-    .option('--platform <list>', 'cache geometries to simulate', 'A,B')
+    .option(
+      '--platform <list>',
+      `cache geometries to simulate (the d-cache L2 knob moves platform ${tuningPlatform}'s L2 tail: the others are judged, not tuned)`,
+      tuningPlatform,
+    )
     .option('--duration <time>', 'measured time per native measurement', '2s')
     .option('--json', 'print tuning.json on stdout')
     .action(async (flags) => {

@@ -47,6 +47,9 @@ export const platforms: readonly PlatformGeometry[] = [
   },
 ];
 
+/** The platform the tuner measures the clone on; the others judge it without having shaped it. */
+export const tuningPlatform = 'A';
+
 /** The platforms of these names (a `--platform` list), or a usage error naming the unknown one. */
 export function namedPlatforms(names: readonly string[]): PlatformGeometry[] {
   return names.map((name) => {

@@ -6,7 +6,7 @@ import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, farAdvanceBytes, generateBlock } from './block.ts';
 import { IndirectSites } from './branches.ts';
-import { cacheTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
+import { cacheTiers, heldTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
 import { cOverheadPerBlock, shapeBody } from './layout.ts';
 import {
   type BlockCode,
@@ -33,7 +33,8 @@ export const bodyKnobs = {
   pointerChase: 'body.pointerChase',
   /** Largest data region in MiB (absolute, default 64). */
   maxRegionMiB: 'body.maxRegionMiB',
-  /** d-cache working-set shares above 32 KiB, 256 KiB and 16 MiB (knobs.ts): L1d, L2 and LLC miss rates. */
+  /** d-cache working-set shares above 32 KiB, the tuned platform's L2 and 16 MiB (knobs.ts): L1d, L2 and LLC miss
+   * rates. */
   dcacheBeyondL1: 'body.dcacheBeyondL1',
   dcacheBeyondL2: 'body.dcacheBeyondL2',
   dcacheBeyondLlc: 'body.dcacheBeyondLlc',
@@ -52,6 +53,7 @@ function tunedBody(plan: BodyPlan, knobs: Record<string, number>): BodyPlan {
     tier(cacheTiers.l1, bodyKnobs.dcacheBeyondL1),
     tier(cacheTiers.l2, bodyKnobs.dcacheBeyondL2),
     tier(cacheTiers.llc, bodyKnobs.dcacheBeyondLlc),
+    ...heldTiers.map((aboveBytes) => ({ aboveBytes, factor: 1 })),
   ]);
   const icache = scaleWorkingSetTail(plan.cache.icache, plan.cache.sizesBytes, [
     tier(cacheTiers.l1, bodyKnobs.icacheBeyondL1),

@@ -1,17 +1,21 @@
 // Tuning knobs that reshape a profiled body before it is laid out (pure). Each moves one simulated metric and
 // leaves the others nearly alone (the tuner, src/tune, relies on that):
 //
-// * d-cache tails, nested: the first tier (the smallest threshold) scales the share of all accesses that goes to
-//   bins above it; each next tier scales the share of the previous tier's tail that goes above its own threshold.
-//   Within a segment the bins keep their proportions, and the bins at or below the smallest threshold give or take
-//   the difference, so the accesses per request stay as profiled. The tiers at 32 KiB, 256 KiB and 16 MiB thus move
-//   the L1d miss rate, the L2's local miss rate (L2 misses per L1 miss) and the LLC's, each leaving the others'
-//   ratios alone: the tuner moves one knob per metric and relies on that.
+// * d-cache tails: each tier scales the share of all accesses that goes to bins above its threshold, and leaves the
+//   share above every other threshold as it was: the accesses move between the bins just below and just above it.
+//   Within a band between two thresholds the bins keep their proportions. The tiers are the L1 (32 KiB), the L2 of
+//   the platform the tuner measures (1 MiB) and the LLC's (16 MiB); the other platforms' L2s (256 KiB) are
+//   thresholds held at the profile's share. So the L1d knob moves the L1 misses without moving any L2's, and the L2
+//   knob moves the measured platform's L2 misses without moving the other platform's: with tails nested instead
+//   (each a share of the one below), the L1d knob taking out the runtime's own L1 misses (memcached's clone: 36%
+//   more than the original's) took the L2 tails down with it, and the L2 knob that put platform A's back pushed
+//   platform B's 38% over.
 // * Hard branches: the execution share of the branch sites whose taken rate is neither exactly 0 nor exactly 1 (the
 //   ones that test PRNG bits and mispredict) is multiplied by a factor; the always / never taken sites give or
 //   take the difference.
 import type { BranchBehaviour } from '../../analyze/cpu/schema.ts';
 import type { BodyPlan } from '../../artifacts/clone-plan.ts';
+import { platforms, tuningPlatform } from '../../collect/valgrind/geometry.ts';
 
 export interface TailTier {
   /** Bins strictly larger than this are scaled. */
@@ -19,11 +23,19 @@ export interface TailTier {
   factor: number;
 }
 
-export const cacheTiers = { l1: 32 * 1024, l2: 256 * 1024, llc: 16 * 1024 * 1024 } as const;
+const tuned = platforms.find((p) => p.name === tuningPlatform);
+if (!tuned) throw new Error(`no platform is named ${tuningPlatform}`);
+
+export const cacheTiers = { l1: 32 * 1024, l2: tuned.l2.sizeBytes, llc: 16 * 1024 * 1024 } as const;
+
+/** The other platforms' L2 sizes: thresholds whose tails the knobs leave as profiled. */
+export const heldTiers: readonly number[] = [
+  ...new Set(platforms.map((p) => p.l2.sizeBytes).filter((s) => !Object.values(cacheTiers).includes(s))),
+];
 
 type Curve = BodyPlan['cache']['dcache'];
 
-/** Scales the working-set tails of a miss curve by nested tiers (see the file comment); factors of 1 change nothing. */
+/** Scales the working-set tails of a miss curve by tiers (see the file comment); factors of 1 change nothing. */
 export function scaleWorkingSetTail(
   curve: Curve,
   sizes: readonly number[],
@@ -33,39 +45,36 @@ export function scaleWorkingSetTail(
   const sorted = [...tiers].sort((a, b) => a.aboveBytes - b.aboveBytes);
   const bins = [...curve.workingSet, curve.beyondLargest];
   const sizeOf = (i: number) => sizes[i] ?? Number.POSITIVE_INFINITY;
-  // Segment k holds the bins above threshold k-1 (none for k = 0) and at or below threshold k.
-  const segmentOf = (i: number) => {
+  // Band k holds the bins above threshold k-1 (none for k = 0) and at or below threshold k.
+  const bandOf = (i: number) => {
     const k = sorted.findIndex((t) => sizeOf(i) <= t.aboveBytes);
     return k < 0 ? sorted.length : k;
   };
   const mass = new Array<number>(sorted.length + 1).fill(0);
   bins.forEach((v, i) => {
-    mass[segmentOf(i)] = (mass[segmentOf(i)] ?? 0) + v;
+    mass[bandOf(i)] = (mass[bandOf(i)] ?? 0) + v;
   });
   const tailOf = (m: readonly number[], k: number) => m.slice(k + 1).reduce((s, v) => s + v, 0);
   const total = tailOf(mass, -1);
-  // New tail beyond each threshold, outermost last: each a share of the previous tail, bounded by it.
+  // New tail beyond each threshold: its own scaled, never above the tail of the threshold below it.
   const tails: number[] = [];
-  let previousTail = total;
-  let previousOriginal = total;
+  let below = total;
   sorted.forEach((t, k) => {
-    const original = tailOf(mass, k);
-    const share = previousOriginal > 0 ? original / previousOriginal : 0;
-    const tail = Math.min(previousTail, Math.max(0, t.factor) * share * previousTail);
+    const tail = Math.min(below, Math.max(0, t.factor) * tailOf(mass, k));
     tails.push(tail);
-    previousTail = tail;
-    previousOriginal = original;
+    below = tail;
   });
   const newMass = mass.map((_, k) => (k === 0 ? total : (tails[k - 1] ?? 0)) - (tails[k] ?? 0));
-  // A segment without bins cannot hold its share: the head takes it.
-  newMass.forEach((v, k) => {
-    if (k > 0 && (mass[k] ?? 0) === 0) {
-      newMass[0] = (newMass[0] ?? 0) + v;
-      newMass[k] = 0;
-    }
-  });
+  // A band without bins cannot hold its share: the nearest band below with bins takes it.
+  for (let k = newMass.length - 1; k > 0; k--) {
+    if ((mass[k] ?? 0) > 0) continue;
+    let to = k - 1;
+    while (to > 0 && (mass[to] ?? 0) === 0) to--;
+    newMass[to] = (newMass[to] ?? 0) + (newMass[k] ?? 0);
+    newMass[k] = 0;
+  }
   const scaled = bins.map((v, i) => {
-    const k = segmentOf(i);
+    const k = bandOf(i);
     const m = mass[k] ?? 0;
     return m > 0 ? (v * (newMass[k] ?? 0)) / m : 0;
   });
