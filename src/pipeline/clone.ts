@@ -97,7 +97,7 @@ export async function cloneService(spec: TargetSpec, options: CloneOptions): Pro
           await tuneClone(spec, dir, {
             iterations: options.tuneIterations,
             minutes: options.tuneMinutes,
-            platforms: [tuningPlatform],
+            platforms: [tuningPlatform.name],
             durationS: options.windowS,
             onProgress: (m) => {
               task.output = m;

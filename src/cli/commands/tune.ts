@@ -30,8 +30,8 @@ export function registerTune(program: Command): void {
     .option('--seed <n>', "seed of the generated code (default: the clone's)")
     .option(
       '--platform <list>',
-      `cache geometries to simulate (the d-cache L2 knob moves platform ${tuningPlatform}'s L2 tail: the others are judged, not tuned)`,
-      tuningPlatform,
+      `cache geometries to simulate (the d-cache L2 knob moves platform ${tuningPlatform.name}'s L2 tail: the others are judged, not tuned)`,
+      tuningPlatform.name,
     )
     .option('--duration <time>', 'measured time per native measurement', '2s')
     .option('--json', 'print tuning.json on stdout')

@@ -30,14 +30,17 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const line = 64;
 
+/** The platform the tuner measures the clone on; the others judge it without having shaped it. */
+export const tuningPlatform: PlatformGeometry = {
+  name: 'A',
+  l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+  l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
+  l2: { sizeBytes: 1 * MiB, assoc: 16, lineBytes: line },
+  llc: { sizeBytes: 30 * MiB, assoc: 15, lineBytes: line },
+};
+
 export const platforms: readonly PlatformGeometry[] = [
-  {
-    name: 'A',
-    l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
-    l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
-    l2: { sizeBytes: 1 * MiB, assoc: 16, lineBytes: line },
-    llc: { sizeBytes: 30 * MiB, assoc: 15, lineBytes: line },
-  },
+  tuningPlatform,
   {
     name: 'B',
     l1i: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
@@ -46,9 +49,6 @@ export const platforms: readonly PlatformGeometry[] = [
     llc: { sizeBytes: 25 * MiB, assoc: 25, lineBytes: line },
   },
 ];
-
-/** The platform the tuner measures the clone on; the others judge it without having shaped it. */
-export const tuningPlatform = 'A';
 
 /** The platforms of these names (a `--platform` list), or a usage error naming the unknown one. */
 export function namedPlatforms(names: readonly string[]): PlatformGeometry[] {

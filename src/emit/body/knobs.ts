@@ -23,10 +23,7 @@ export interface TailTier {
   factor: number;
 }
 
-const tuned = platforms.find((p) => p.name === tuningPlatform);
-if (!tuned) throw new Error(`no platform is named ${tuningPlatform}`);
-
-export const cacheTiers = { l1: 32 * 1024, l2: tuned.l2.sizeBytes, llc: 16 * 1024 * 1024 } as const;
+export const cacheTiers = { l1: 32 * 1024, l2: tuningPlatform.l2.sizeBytes, llc: 16 * 1024 * 1024 } as const;
 
 /** The other platforms' L2 sizes: thresholds whose tails the knobs leave as profiled. */
 export const heldTiers: readonly number[] = [
