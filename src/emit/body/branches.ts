@@ -67,6 +67,8 @@ const indirectMissRate = (bits: number) => (bits > 0 ? 2 * 2 ** -bits * (1 - 2 *
  */
 export class IndirectSites {
   private readonly rate: number;
+  /** The invocation's indirect jumps (executions). */
+  private readonly total: number;
   private executions = 0;
   private mispredicts = 0;
   /** Conditional moves left for two-target sites (executions per invocation). */
@@ -75,6 +77,7 @@ export class IndirectSites {
   /** `picks`: the conditional moves the body's mix has per invocation; two-target sites use them up, no more. */
   constructor(b: BranchBehaviour, picks: number) {
     this.rate = b.indirectMispredictRate ?? 0;
+    this.total = b.indirectPerRequest;
     this.picks = picks;
   }
 
@@ -85,10 +88,29 @@ export class IndirectSites {
       this.executions += executions;
       const gap = (bits: number) =>
         Math.abs(this.mispredicts + executions * indirectMissRate(bits) - this.rate * this.executions);
+      // Where the invocation's end could land were this site given `bits`: from the mispredicts made by then to
+      // that plus one bit's rate per pick left, spent on the sites after it. A site takes the bits whose range
+      // misses the target least, then the one leaving the widest range, then the one nearest the running rate.
+      // (The running rate alone gave memcached's get body's first site, in a loop of 9 iterations, 3 bits for 9 of
+      // its 14 picks: 14 % for a planned 18.7 %.)
+      const target = this.rate * Math.max(this.total, this.executions);
+      const later = Math.max(0, this.total - this.executions);
+      const outcome = (bits: number) => {
+        const reached = this.mispredicts + executions * indirectMissRate(bits);
+        const picks = this.picks - (bits > 0 ? executions : 0);
+        const reachable = reached + indirectMissRate(1) * Math.min(Math.max(0, picks), later);
+        return { miss: Math.max(0, reached - target, target - reachable), reachable, gap: gap(bits) };
+      };
+      const better = (a: ReturnType<typeof outcome>, b: ReturnType<typeof outcome>) =>
+        Math.abs(a.miss - b.miss) > 1e-9
+          ? a.miss < b.miss
+          : Math.abs(a.reachable - b.reachable) > 1e-9
+            ? a.reachable > b.reachable
+            : a.gap < b.gap;
       let best = 0;
       // Up to 3 bits (a rate of 0.22 and more): lower rates would spend the few picks on few mispredicts.
       if (executions <= this.picks)
-        for (let bits = 1; bits <= 3; bits++) if (gap(bits) < gap(best)) best = bits;
+        for (let bits = 1; bits <= 3; bits++) if (better(outcome(bits), outcome(best))) best = bits;
       if (best > 0) this.picks -= executions;
       this.mispredicts += executions * indirectMissRate(best);
       out.push({ bits: best, jnz: false, indirect: true });

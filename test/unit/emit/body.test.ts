@@ -187,6 +187,33 @@ function perInvocation(content: string, fn: string, pattern: RegExp): number {
   return n;
 }
 
+/** The mispredict rate the indirect jumps of one body are drawn for: a two-target site (`test` of n PRNG bits,
+ * `cmovz`, `jmp`) takes its rare target at p = 2^-n and mispredicts at 2p(1 − p); one-target sites never. */
+function drawnIndirectRate(content: string, fn: string): number {
+  const body = content.slice(content.indexOf(`void ditto_body_${fn}(`));
+  let jumps = 0;
+  let mispredicts = 0;
+  for (const block of body
+    .slice(0, body.indexOf('\n}\n'))
+    .split(/\/\* block \d+: /)
+    .slice(1)) {
+    const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
+    for (const statement of block.split('__asm__').slice(1)) {
+      const runs = Number(/mov r14, (\d+)/.exec(statement)?.[1] ?? 0) / replicas;
+      const lines = statement.split('\n');
+      lines.forEach((line, i) => {
+        if (!/"jmp r[a-z0-9]+\\n/.test(line)) return;
+        jumps += runs;
+        const mask = /test r13d, (0x[0-9a-f]+)/.exec(lines[i - 2] ?? '')?.[1];
+        if (!mask) return;
+        const p = 2 ** -[...Number(mask).toString(2)].filter((bit) => bit === '1').length;
+        mispredicts += runs * 2 * p * (1 - p);
+      });
+    }
+  }
+  return jumps > 0 ? mispredicts / jumps : 0;
+}
+
 test('indirect jumps: the planned number per invocation, one or two targets as the original mispredicted', () => {
   const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
   const withSites = (indirectMispredictRate: number) => {
@@ -198,6 +225,7 @@ test('indirect jumps: the planned number per invocation, one or two targets as t
   };
   const predicted = withSites(0);
   const mispredicted = withSites(0.5);
+  const asProfiled = emitBodies({ ...plan, background: [] })[0]?.content ?? '';
   for (const c of plan.classes) {
     const planned = c.body?.branches.indirectPerRequest ?? 0;
     assert.ok(planned > 10);
@@ -213,6 +241,11 @@ test('indirect jumps: the planned number per invocation, one or two targets as t
       `class_${c.name}`,
       /"cmovz r[a-z0-9]+, r[a-z0-9]+\\n\\t"\n\s*"jmp/g,
     );
+    // At the profiled rate (18 %), which the body's conditional moves suffice for, the sites' bits are drawn for
+    // it: picks spent early on sites of many bits in a loop left too few for it.
+    const rate = c.body?.branches.indirectMispredictRate ?? 0;
+    const drawn = drawnIndirectRate(asProfiled, `class_${c.name}`);
+    assert.ok(Math.abs(drawn / rate - 1) < 0.05, `${c.name}: drawn for ${drawn} of ${rate}`);
     const cmovs = (c.body?.mix.categories['base.mov.cond.no_mem'] ?? 0) * (c.body?.instructions ?? 0);
     // (The budget is the loops' share of the conditional moves: within a tenth of the body's.)
     assert.ok(
