@@ -76,6 +76,8 @@ export interface BlockInput {
   bodyInstructions: number;
   /** Executions of this loop body per invocation of the body that runs it (its iterations). */
   weight: number;
+  /** Per far stream, its accesses per iteration of this loop body (new lines: a fraction). */
+  farPerIteration: number[];
   /** Per memory target, accesses per invocation that earlier blocks owe (rounding); updated. */
   carry: number[];
   /** The invocation's last block: it takes every far operand still owed. */
@@ -164,49 +166,80 @@ export function generateBlock(input: BlockInput): BlockBody {
     byKey.delete(k);
   byKey.set('call', calls);
 
-  // Memory targets per operand. What rounding gives or takes here is carried to the next block, so that rare
-  // targets still get their share of the invocation; what it leaves over or takes beyond the operands goes to (or
-  // comes from) a reuse target, or the smallest stream: both are near hits.
+  // Memory targets per operand. Far streams come first: their accesses per iteration are planned absolutely
+  // (`farPerIteration`, the invocation's spread over its blocks by instructions), so that whatever the loop body's
+  // size comes out at, an invocation takes its share of new lines. A far stream's operands per iteration are its
+  // accesses rounded up, and each iteration advances it by the exact accesses in lines (its counter moves by that
+  // many bytes), so that the iteration's first operand re-touches the previous one's last line by the fraction
+  // rounding added. Under half a line per iteration in a loop (half a line per run once through) is carried to
+  // later blocks (the last one takes whatever it is owed): such a stream would cost its addressing for operands
+  // that mostly re-touch.
   const memoryOperands = () => {
     let n = 0;
     for (const [key, count] of byKey) if (/mem_/.test(key) && !key.includes('div.int')) n += count;
     return n;
   };
-  const memoryOps = memoryOperands() + slotLoads;
   const weight = Math.max(1e-9, input.weight);
-  const exact = input.memory.map((m, i) => Math.max(0, m.share * memoryOps + (input.carry[i] ?? 0) / weight));
-  const reuse = input.memory.findIndex((m) => m.kind === 'reuse');
-  const sink = reuse >= 0 ? reuse : input.memory.findIndex((m) => m.kind === 'stream' && m.stream === 0);
-  const memQuota = apportion(exact, memoryOps);
-  // A far stream's operands per iteration are its share rounded up, and each iteration advances it by the exact
-  // share in lines (its counter moves by that many bytes), so that the iteration's first operand re-touches the
-  // previous one's last line by the fraction rounding added: an invocation takes exactly its share of new lines,
-  // and nothing is owed to later blocks. Under half a line per iteration in a loop (half a line per run once
-  // through) is left to later blocks (the last one takes whatever it is owed): such a stream would cost its
-  // addressing for operands that mostly re-touch.
+  const isFar = (m: MemoryTarget) => m.kind === 'stream' && m.stream >= input.streams;
+  const memQuota = input.memory.map(() => 0);
   const farAdvance = new Array<number>(input.farStreams).fill(0);
   let extraOperands = 0;
-  input.memory.forEach((m, i) => {
-    if (m.kind !== 'stream' || m.stream < input.streams) {
-      input.carry[i] = ((exact[i] ?? 0) - (memQuota[i] ?? 0)) * weight;
-      return;
+  const owed = input.memory.map((m, i) =>
+    isFar(m)
+      ? Math.max(0, (input.farPerIteration[m.stream - input.streams] ?? 0) + (input.carry[i] ?? 0) / weight)
+      : 0,
+  );
+  const operandsFor = (share: number) =>
+    (input.last ? share > 0 : share >= 0.5) ? Math.ceil(share - 1e-9) : 0;
+  // A loop body with fewer memory operands than its far accesses need (each also takes a load of its counter from
+  // the mix when rounding adds it: a body whose instructions are mostly string ops) takes the share of them its
+  // operands hold and carries the rest.
+  const needed = (room: number) => {
+    let operands = 0;
+    let rounding = 0;
+    for (const a of owed) {
+      const n = operandsFor(a * room);
+      operands += n;
+      if (n > 0) rounding += n - a * room;
     }
-    const share = exact[i] ?? 0;
-    const operands = (input.last ? share > 0 : share >= 0.5) ? Math.ceil(share - 1e-9) : 0;
-    if (sink >= 0) memQuota[sink] = Math.max(0, (memQuota[sink] ?? 0) - (operands - (memQuota[i] ?? 0)));
+    return operands + Math.round(rounding);
+  };
+  let room = 1;
+  while (room > 0 && needed(room) > memoryOperands()) room = Math.max(0, room - 1 / 32);
+  input.memory.forEach((m, i) => {
+    if (!isFar(m)) return;
+    const share = (owed[i] ?? 0) * room;
+    const operands = operandsFor(share);
     memQuota[i] = operands;
     farAdvance[m.stream - input.streams] = operands > 0 ? share : 0;
-    input.carry[i] = operands > 0 ? 0 : share * weight;
+    input.carry[i] = ((owed[i] ?? 0) - (operands > 0 ? share : 0)) * weight;
     if (operands > 0) extraOperands += operands - share;
   });
   // The mix left out the addressing (a counter load, an `lea`, an `and`) of the invocation's far accesses; the
   // operands rounding added need theirs too, and each far stream run here advances its counter once per iteration
-  // (an `add` to memory, below). The loads and adds are hits on the counters' line: the sink gives them up.
+  // (an `add` to memory, below).
   const extra = Math.round(extraOperands);
   take('base.mov.uncond.mem_r', extra);
   take('base.arith.int.no_mem', 2 * extra);
   take('base.arith.int.mem_rw', farAdvance.filter((a) => a > 0).length);
-  if (sink >= 0) memQuota[sink] = Math.max(0, (memQuota[sink] ?? 0) - (memoryOps - memoryOperands()));
+  // The near targets share the operands left, by their shares; what rounding gives or takes is carried to the next
+  // block, so that rare targets still get their share of the invocation. (The counters' and jump slots' loads are
+  // near hits besides.)
+  const near = input.memory.flatMap((m, i) => (isFar(m) ? [] : [i]));
+  const nearOperands = Math.max(0, memoryOperands() - memQuota.reduce((sum, q) => sum + q, 0));
+  const nearShare = near.reduce((sum, i) => sum + (input.memory[i]?.share ?? 0), 0);
+  const nearExact = near.map((i) =>
+    Math.max(
+      0,
+      ((input.memory[i]?.share ?? 0) / Math.max(nearShare, 1e-12)) * nearOperands +
+        (input.carry[i] ?? 0) / weight,
+    ),
+  );
+  const nearQuota = apportion(nearExact, nearOperands);
+  near.forEach((i, j) => {
+    memQuota[i] = nearQuota[j] ?? 0;
+    input.carry[i] = ((nearExact[j] ?? 0) - (nearQuota[j] ?? 0)) * weight;
+  });
   const bag: string[] = [];
   for (const [key, n] of byKey) for (let i = 0; i < n; i++) bag.push(key);
   for (let i = 0; i < sites + jumps; i++) bag.push('site');
@@ -389,6 +422,7 @@ export function generateBlock(input: BlockInput): BlockBody {
       w.emit('call .Ls%=', [], []);
       return;
     }
+
     const [ext = 'base', ...rest] = key.split('.');
     const mem = rest.pop() ?? 'no_mem';
     emitCategory({ w, random, withMemory }, ext, rest.join('.'), mem);

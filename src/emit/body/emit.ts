@@ -97,6 +97,8 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const indirectSites = new IndirectSites(plan.branches, (cmovShare?.share ?? 0) * blockInstructions);
   // Per far stream, the new lines an invocation takes.
   const farLines = shape.far.map(() => 0);
+  // The far streams' accesses are spread over the blocks by the instructions each runs.
+  const farPerInstruction = shape.farAccesses.map((a) => (blockInstructions > 0 ? a / blockInstructions : 0));
   const blocks: BlockCode[] = shape.blocks.map((b, blockIndex) => {
     const host = hosts.includes(b);
     const jumps = host ? jumpsPerInstruction * b.instructions + owedJumps : 0;
@@ -127,6 +129,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
           bodyInstructions,
           // Replicas are alternatives: the one that runs carries the whole invocation's share.
           weight: Math.max(1, Math.round(b.instructions / b.bodyInstructions)),
+          farPerIteration: farPerInstruction.map((rate) => (rate * b.instructions) / runs),
           carry,
           last: blockIndex === shape.blocks.length - 1,
           // The copies together run the body `runs` times per invocation: its sites stand for all of theirs.
@@ -152,6 +155,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
         Math.abs(fixed(body) + iterationsOf(body) * body.count - b.instructions);
       const snapshot = (body: BlockBody) => ({
         body,
+        planned,
         carry: carry.slice(),
         restoreSites: indirectSites.save(),
       });
@@ -170,6 +174,13 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
         if (missOf(body) < missOf(best.body)) best = snapshot(body);
         // Operands carried in from earlier blocks do not scale with the body: count grows slower than it.
         slope = Math.min(2, Math.max(0.25, (body.count - previous.count) / (planned - previous.planned)));
+      }
+      // The far streams' accesses per iteration were drawn for `runs` iterations: a body that came out at others is
+      // drawn once more for those (its count moves by a few addressing instructions).
+      if (iterationsOf(best.body) !== runs) {
+        runs = iterationsOf(best.body);
+        const again = attempt(best.planned);
+        if (iterationsOf(again) === runs) best = snapshot(again);
       }
       body = best.body;
       best.carry.forEach((v, i) => {

@@ -113,6 +113,8 @@ export interface BodyShape {
   streams: number[];
   /** Larger window stream bins sharing the far cursor, smallest first; stream indices follow `streams`. */
   far: number[];
+  /** Per far stream, its accesses per invocation (each a new line). */
+  farAccesses: number[];
   /** Share of the largest register stream's loads that chase pointers. */
   chaseShare: number;
   blocks: BlockShape[];
@@ -274,6 +276,10 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     0,
   );
   const farAccesses = operands * farShare;
+  const farAccessesByStream = far.map(
+    (_, k) =>
+      operands * (memory.find((m) => m.kind === 'stream' && m.stream === streams.length + k)?.share ?? 0),
+  );
   let counterLoads = farShare;
   for (const m of memory) {
     if (m.kind !== 'reuse') continue;
@@ -368,5 +374,15 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     return { binBytes: k.size, instructions, bodyInstructions, replicas };
   });
   const blocks = [...hotBlocks, ...coldBlocks].filter((b) => b.instructions > prologue);
-  return { instructions, strings, categories, memory, streams, far, chaseShare: options.chaseShare, blocks };
+  return {
+    instructions,
+    strings,
+    categories,
+    memory,
+    streams,
+    far,
+    farAccesses: farAccessesByStream,
+    chaseShare: options.chaseShare,
+    blocks,
+  };
 }
