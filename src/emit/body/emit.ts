@@ -140,8 +140,8 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
       const fixed = (body: BlockBody) => {
         const cursors = usedCursors(body, own, windows).length;
         return (
-          prologueLength(cursors, body.calls > 0, aligned) +
-          epilogueLength(cursors, body.calls > 0) +
+          prologueLength(cursors, body.calls + body.pops > 0, aligned) +
+          epilogueLength(cursors, body.calls + body.pops > 0) +
           cOverheadPerBlock
         );
       };

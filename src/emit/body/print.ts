@@ -131,7 +131,8 @@ function renderReplica(code: BodyCode, r: Replica, copy?: number): string {
   const cursors = usedCursors(body, own, windows);
   const regionOf = (s: number) => code.regions[s];
   const reg = (s: number) => streamRegisters[s] ?? 'r8';
-  const calls = body.calls > 0;
+  // Calls push below rsp: past the red zone.
+  const calls = body.calls + body.pops > 0;
   const cursorAt = (s: number) => `r12 + ${ctxCursor + 8 * (regionOf(s)?.slot ?? 0)}`;
   // The padding up to the aligned start is jumped over, never run. The comment naming the copy keeps gcc from
   // merging the identical statements into one (which would take the copies' code out of the i-cache).

@@ -2,12 +2,12 @@
 /*
  * class_get: 300 instructions planned
  *   block 0: i-cache bin 256 B, 1 replica(s), 25.0 instr x 1 iterations
- *   block 1: i-cache bin 8192 B, 1 replica(s), 22.0 instr x 1 iterations
- *   block 2: i-cache bin 16384 B, 1 replica(s), 31.0 instr x 1 iterations
+ *   block 1: i-cache bin 8192 B, 1 replica(s), 23.0 instr x 1 iterations
+ *   block 2: i-cache bin 16384 B, 1 replica(s), 32.9 instr x 1 iterations
  *   window 0: 512 B at +448 (bin 2048 B)
- *   window 1: 1024 B at +960 (bin 4096 B)
- *   far 2: 2048 B at +1984 (bin 8192 B)
- *   far 4: 16384 B at +4032 (bin 32768 B)
+ *   window 1: 2048 B at +960 (bin 4096 B)
+ *   far 2: 2048 B at +3008 (bin 8192 B)
+ *   far 4: 16384 B at +5056 (bin 32768 B)
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +18,7 @@ _Static_assert(offsetof(ditto_body_ctx, rng) == 8, "ctx layout");
 _Static_assert(offsetof(ditto_body_ctx, data) == 40, "ctx layout");
 _Static_assert(offsetof(ditto_body_ctx, cursor) == 56, "ctx layout");
 
-const size_t ditto_body_data_bytes = 20608;
+const size_t ditto_body_data_bytes = 21632;
 
 static __attribute__((unused)) uint64_t ditto_body_mix(uint64_t *s) {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -47,9 +47,9 @@ static __attribute__((unused)) void ditto_body_touch(const uint8_t *base, uint64
 
 void ditto_body_init_data(uint8_t *data) {
     __attribute__((unused)) uint8_t *base = (uint8_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);
-    ditto_body_touch(base + 4032, 256u);
-    ditto_body_touch(base + 1984, 32u);
-    ditto_body_touch(base + 960, 16u);
+    ditto_body_touch(base + 5056, 256u);
+    ditto_body_touch(base + 960, 32u);
+    ditto_body_touch(base + 3008, 32u);
     ditto_body_touch(base + 448, 8u);
 }
 
@@ -59,7 +59,7 @@ void ditto_body_init(ditto_body_ctx *ctx) {
     __attribute__((unused)) uint8_t *base = (uint8_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);
     __attribute__((unused)) uint64_t phase = ctx->rng[1] ^ ctx->rng[2];
     ctx->cursor[0] = 64 * (ditto_body_mix(&phase) % 8u);
-    ctx->cursor[1] = 64 * (ditto_body_mix(&phase) % 16u);
+    ctx->cursor[1] = 64 * (ditto_body_mix(&phase) % 32u);
 }
 
 void ditto_body_class_get(ditto_body_ctx *ctx) {
@@ -106,14 +106,14 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       ".Ll%=:\n\t"
       "mov rax, rbx\n\t"
       "mov rbx, rax\n\t"
-      "mov rax, qword ptr [r15 + 20432]\n\t"
+      "mov rax, qword ptr [r15 + 21456]\n\t"
       "lea rax, [rax + 0]\n\t"
       "and rax, 16320\n\t"
-      "or rax, qword ptr [r15 + rax + 4080]\n\t"
-      "mov rcx, qword ptr [r15 + 20416]\n\t"
+      "or rax, qword ptr [r15 + rax + 5104]\n\t"
+      "mov rcx, qword ptr [r15 + 21440]\n\t"
       "lea rcx, [rcx + 0]\n\t"
       "and rcx, 1984\n\t"
-      "mov qword ptr [r15 + rcx + 2000], rdi\n\t"
+      "mov qword ptr [r15 + rcx + 3024], rdi\n\t"
       "mov rbx, rcx\n\t"
       "call .Ls%=\n\t"
       "jmp .Lb%=_0\n\t"
@@ -127,8 +127,8 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       ".Lb%=_2:\n\t"
       "add r8, 64\n\t"
       "and r8, 448\n\t"
-      "add qword ptr [r15 + 20416], 51\n\t"
-      "add qword ptr [r15 + 20432], 37\n\t"
+      "add qword ptr [r15 + 21440], 51\n\t"
+      "add qword ptr [r15 + 21456], 37\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "lea rsp, [rsp + 128]\n\t"
@@ -153,32 +153,33 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 448\n\t"
       "mov r9, qword ptr [r12 + 64]\n\t"
-      "and r9, 960\n\t"
+      "and r9, 1984\n\t"
       "lea rsp, [rsp - 128]\n\t"
       ".Ll%=:\n\t"
-      "mov rbx, qword ptr [r15 + 20416]\n\t"
-      "lea rbx, [rbx + 0]\n\t"
-      "and rbx, 1984\n\t"
-      "mov qword ptr [r15 + rbx + 1984], rdi\n\t"
       "test r15, r15\n\t"
       "jz .Lb%=_0\n\t"
-      "mov rax, rbx\n\t"
-      ".Lb%=_0:\n\t"
-      "jmp .Lb%=_1\n\t"
-      ".Lb%=_1:\n\t"
-      "test r15, r15\n\t"
-      "jnz .Lb%=_2\n\t"
       "mov rdi, rax\n\t"
+      ".Lb%=_0:\n\t"
+      "test r15, r15\n\t"
+      "jnz .Lb%=_1\n\t"
+      "and rsi, qword ptr [r15 + r8 + 464]\n\t"
+      ".Lb%=_1:\n\t"
+      "jmp .Lb%=_2\n\t"
       ".Lb%=_2:\n\t"
-      "mov rbx, rsi\n\t"
-      "mov qword ptr [r15 + r8 + 480], rcx\n\t"
-      "xor rdi, qword ptr [r15 + r9 + 992]\n\t"
+      "mov rax, rsi\n\t"
+      "mov rcx, rbx\n\t"
+      "mov rbx, rdi\n\t"
+      "mov rcx, qword ptr [r15 + 21440]\n\t"
+      "lea rcx, [rcx + 0]\n\t"
+      "and rcx, 1984\n\t"
+      "mov qword ptr [r15 + rcx + 3024], rax\n\t"
+      "mov qword ptr [r15 + r9 + 976], rbx\n\t"
       "call .Ls%=\n\t"
       "add r8, 64\n\t"
       "and r8, 448\n\t"
       "add r9, 64\n\t"
-      "and r9, 960\n\t"
-      "add qword ptr [r15 + 20416], 41\n\t"
+      "and r9, 1984\n\t"
+      "add qword ptr [r15 + 21440], 41\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "lea rsp, [rsp + 128]\n\t"
@@ -204,44 +205,45 @@ void ditto_body_class_get(ditto_body_ctx *ctx) {
       "mov r8, qword ptr [r12 + 56]\n\t"
       "and r8, 256\n\t"
       "mov r9, qword ptr [r12 + 64]\n\t"
-      "and r9, 896\n\t"
+      "and r9, 1792\n\t"
       "lea rsp, [rsp - 128]\n\t"
       ".Ll%=:\n\t"
-      "mov qword ptr [r15 + r8 + 448], rax\n\t"
-      "mov rcx, r13\n\t"
-      "shl rcx, 13\n\t"
-      "xor r13, rcx\n\t"
-      "mov rcx, r13\n\t"
-      "shr rcx, 7\n\t"
-      "xor r13, rcx\n\t"
-      "mov rcx, r13\n\t"
-      "shl rcx, 17\n\t"
-      "xor r13, rcx\n\t"
-      "test r13d, 0x1f\n\t"
-      "jnz .Lb%=_0\n\t"
-      "sub rcx, qword ptr [r15 + r9 + 1008]\n\t"
+      "mov qword ptr [r15 + r8 + 464], rdx\n\t"
+      "jmp .Lb%=_0\n\t"
       ".Lb%=_0:\n\t"
       "test r15, r15\n\t"
       "jz .Lb%=_1\n\t"
-      "add rcx, qword ptr [r15 + r9 + 1072]\n\t"
+      "sub rdi, qword ptr [r15 + r8 + 512]\n\t"
       ".Lb%=_1:\n\t"
-      "jmp .Lb%=_2\n\t"
+      "mov rdx, r13\n\t"
+      "shl rdx, 13\n\t"
+      "xor r13, rdx\n\t"
+      "mov rdx, r13\n\t"
+      "shr rdx, 7\n\t"
+      "xor r13, rdx\n\t"
+      "mov rdx, r13\n\t"
+      "shl rdx, 17\n\t"
+      "xor r13, rdx\n\t"
+      "test r13d, 0x7\n\t"
+      "jz .Lb%=_2\n\t"
+      "mov qword ptr [r15 + r8 + 624], rdx\n\t"
       ".Lb%=_2:\n\t"
       "test r15, r15\n\t"
       "jnz .Lb%=_3\n\t"
-      "mov qword ptr [r15 + r8 + 544], rdi\n\t"
+      "mov rax, rdx\n\t"
       ".Lb%=_3:\n\t"
+      "and rax, qword ptr [r15 + r9 + 992]\n\t"
+      "xor qword ptr [r15 + r8 + 656], rsi\n\t"
       "test r15, r15\n\t"
       "jz .Lb%=_4\n\t"
-      "and qword ptr [r15 + r8 + 608], rcx\n\t"
+      "mov qword ptr [r15 + r9 + 1024], rsi\n\t"
       ".Lb%=_4:\n\t"
-      "mov qword ptr [r15 + r8 + 688], rcx\n\t"
       "call .Ls%=\n\t"
-      "mov rbx, rcx\n\t"
+      "mov qword ptr [r15 + r9 + 1088], rax\n\t"
       "add r8, 256\n\t"
       "and r8, 256\n\t"
-      "add r9, 128\n\t"
-      "and r9, 896\n\t"
+      "add r9, 256\n\t"
+      "and r9, 1792\n\t"
       "dec r14\n\t"
       "jnz .Ll%=\n\t"
       "lea rsp, [rsp + 128]\n\t"
