@@ -242,20 +242,22 @@ test('generated body compiles with -O2 -Wall -Werror and runs', {
 /**
  * Levels reached (relative error of the miss ratio at the platform sizes: L1 32 KiB, L2 256 KiB and 1 MiB, LLC 25 and
  * 30 MiB), with a small margin: callgrind is deterministic for a binary and its input. They hold for this fixture's
- * seed (7) and barely move with it (seeds 1-3: get within 3% of seed 7's, set within 4%). Each far stream takes its
- * planned lines per invocation (test/unit/emit/body.test.ts); what remains is above plan: the body makes 2-4% fewer
- * accesses than the profile counts (the ratio's denominator), set's 1 MiB bin is folded into its 2 MiB neighbour
- * (layout.ts, minMemoryShare), and set's 32 KiB figure includes the sweep's 32 KiB LL behind a 256 B L1, which the
- * code's fetches share. Indirect jumps mispredict within 10% of plan (get +10%, set −9%): valgrind's 512-entry
- * target table aliases jump sites by their address (set's sites, given one target each, mispredicted 3.5% of the
- * time), and two-target sites are as many as the mix has conditional moves for.
+ * seed (7); seeds 1-3 land near them (get within 4 points of seed 7's errors, set within 8: set's 32 KiB, 256 KiB
+ * and 1 MiB errors are +18, +8 and +15% there, against +12, +3 and +11% with seed 7). Each far stream takes its
+ * planned lines per invocation and touches each (test/unit/emit/body.test.ts); what remains is above plan: the body
+ * makes 2-4% fewer accesses than the profile counts (the ratio's denominator), set's 1 MiB bin is folded into its
+ * 2 MiB neighbour (layout.ts, minMemoryShare), and set's 32 KiB figure includes the sweep's 32 KiB LL behind a 256 B
+ * L1, which the code's fetches share. The mix distance is 0.023 (get) and 0.019 (set), 0.018-0.030 with seeds 1-3.
+ * Indirect jumps mispredict within 6% of plan (get -2%, set +6%, counting the jump to one of set's replicated
+ * block's copies); valgrind's 512-entry target table aliases jump sites by their address, and with seed 3 get's
+ * sites mispredict 20% over plan.
  */
 const reached: Record<
   ClassName,
   { tvd: number; rawNear: number; indirectRate: number; d: [number, number][]; i32k: number }
 > = {
   get: {
-    tvd: 0.045,
+    tvd: 0.035,
     rawNear: 0.2,
     indirectRate: 0.15,
     d: [
@@ -268,13 +270,13 @@ const reached: Record<
     i32k: 0.001,
   },
   set: {
-    tvd: 0.04,
+    tvd: 0.035,
     rawNear: 0.19,
     indirectRate: 0.15,
     d: [
-      [32 << 10, 0.25],
-      [256 << 10, 0.15],
-      [1 << 20, 0.22],
+      [32 << 10, 0.22],
+      [256 << 10, 0.12],
+      [1 << 20, 0.19],
       [25 << 20, 0.15],
       [30 << 20, 0.17],
     ],

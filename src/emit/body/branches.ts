@@ -74,11 +74,17 @@ export class IndirectSites {
   /** Conditional moves left for two-target sites (executions per invocation). */
   private picks: number;
 
-  /** `picks`: the conditional moves the body's mix has per invocation; two-target sites use them up, no more. */
-  constructor(b: BranchBehaviour, picks: number) {
+  /**
+   * `picks`: the conditional moves the body's mix has per invocation; two-target sites use them up, no more.
+   * `dispatch`: indirect jumps the body makes besides its sites (print.ts picks a replica through a table), each
+   * with how often it mispredicts; they count among the invocation's jumps and mispredicts.
+   */
+  constructor(b: BranchBehaviour, picks: number, dispatch: readonly number[] = []) {
     this.rate = b.indirectMispredictRate ?? 0;
     this.total = b.indirectPerRequest;
     this.picks = picks;
+    this.executions = dispatch.length;
+    this.mispredicts = dispatch.reduce((sum, rate) => sum + rate, 0);
   }
 
   /** `n` sites that each run `executions` times per invocation. */

@@ -89,12 +89,21 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const single = shape.blocks.filter((b) => b.replicas === 1);
   const hosts = single.length > 0 ? single : shape.blocks;
   const hostInstructions = hosts.reduce((sum, b) => sum + b.instructions, 0);
-  const jumpsPerInstruction = hostInstructions > 0 ? plan.branches.indirectPerRequest / hostInstructions : 0;
+  // A replicated block's copy is picked through a table (print.ts): one of the invocation's indirect jumps, which
+  // lands on another copy than the body's previous invocation did but one time in R (valgrind's predictor keeps the
+  // last target; the copies rotate with the thread's requests).
+  const dispatch = shape.blocks.filter((b) => b.replicas > 1).map((b) => 1 - 1 / b.replicas);
+  const siteJumps = Math.max(0, plan.branches.indirectPerRequest - dispatch.length);
+  const jumpsPerInstruction = hostInstructions > 0 ? siteJumps / hostInstructions : 0;
   let owedJumps = 0;
   const cmovShare = shape.categories.find(
     (c) => c.ext === 'base' && c.cls === 'mov.cond' && c.mem === 'no_mem',
   );
-  const indirectSites = new IndirectSites(plan.branches, (cmovShare?.share ?? 0) * blockInstructions);
+  const indirectSites = new IndirectSites(
+    plan.branches,
+    (cmovShare?.share ?? 0) * blockInstructions,
+    dispatch,
+  );
   // Per far stream, the new lines an invocation takes.
   const farLines = shape.far.map(() => 0);
   // The far streams' accesses are spread over the blocks by the instructions each runs.

@@ -47,15 +47,19 @@ test('every body of the plan gets its function, and only those', () => {
 test('replicated cold code is copies of one loop body, each aligned and named so gcc keeps them apart', () => {
   const plan = readPlan(join(goldenDir, 'set-and-background', 'plan.json'));
   const c = emitBodies({ ...plan, knobs: { ...plan.knobs, 'body.icacheBeyondL1': 3 } })[0]?.content ?? '';
-  // The first replicated block's switch.
-  const from = c.indexOf('    switch (c->request_id');
-  const cases = c
-    .slice(from, c.indexOf('\n    }\n', from))
-    .split(/\n {2}(?:case \d+|default):\n/)
+  // The first replicated block: one computed goto through a table of its copies.
+  const from = c.indexOf('    goto *b');
+  const copies = c
+    .slice(from, c.indexOf('_done:;', from))
+    .split(/\n {2}b\d+_copy\d+:\n/)
     .slice(1);
-  assert.ok(cases.length >= 8, `${cases.length} replicas`);
-  const bodies = cases.map((text, i) => {
-    const statement = text.slice(0, text.indexOf('    break;'));
+  assert.ok(copies.length >= 8, `${copies.length} replicas`);
+  assert.match(
+    c,
+    new RegExp(`static void \\*const b\\d+_copies\\[\\] = \\{(&&b\\d+_copy\\d+, ){${copies.length - 1}}&&`),
+  );
+  const bodies = copies.map((text, i) => {
+    const statement = text.slice(0, text.indexOf('    goto b'));
     const aligned = [`# copy ${i}`, 'jmp .La%=', '.p2align 7'].map((l) => `      "${l}\\n\\t"`).join('\n');
     assert.ok(statement.includes(aligned), statement.slice(0, 200));
     return statement.replace(`# copy ${i}`, '');
@@ -236,7 +240,8 @@ function perInvocation(content: string, fn: string, pattern: RegExp): number {
 }
 
 /** The mispredict rate the indirect jumps of one body are drawn for: a two-target site (`test` of n PRNG bits,
- * `cmovz`, `jmp`) takes its rare target at p = 2^-n and mispredicts at 2p(1 − p); one-target sites never. */
+ * `cmovz`, `jmp`) takes its rare target at p = 2^-n and mispredicts at 2p(1 − p); one-target sites never; the jump
+ * to one of R copies of a replicated block lands elsewhere than the previous time but one time in R. */
 function drawnIndirectRate(content: string, fn: string): number {
   const body = content.slice(content.indexOf(`void ditto_body_${fn}(`));
   let jumps = 0;
@@ -246,6 +251,10 @@ function drawnIndirectRate(content: string, fn: string): number {
     .split(/\/\* block \d+: /)
     .slice(1)) {
     const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
+    if (replicas > 1) {
+      jumps += 1;
+      mispredicts += 1 - 1 / replicas;
+    }
     for (const statement of block.split('__asm__').slice(1)) {
       const runs = Number(/mov r14, (\d+)/.exec(statement)?.[1] ?? 0) / replicas;
       const lines = statement.split('\n');
@@ -278,7 +287,10 @@ test('indirect jumps: the planned number per invocation, one or two targets as t
     const planned = c.body?.branches.indirectPerRequest ?? 0;
     assert.ok(planned > 10);
     for (const content of [predicted, mispredicted]) {
-      const jumps = perInvocation(content, `class_${c.name}`, /"jmp r[a-z0-9]+\\n/g);
+      // The sites' jumps, and one through each replicated block's table of copies.
+      const fn = content.slice(content.indexOf(`void ditto_body_class_${c.name}(`));
+      const dispatches = (fn.slice(0, fn.indexOf('\n}\n')).match(/goto \*b\d+_copies\[/g) ?? []).length;
+      const jumps = perInvocation(content, `class_${c.name}`, /"jmp r[a-z0-9]+\\n/g) + dispatches;
       assert.ok(Math.abs(jumps / planned - 1) < 0.05, `${c.name}: ${jumps} indirect jumps vs ${planned}`);
     }
     // Predicted in the original: one target; mispredicted half the time: two, picked by one PRNG bit, as many as
