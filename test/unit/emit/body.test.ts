@@ -104,27 +104,34 @@ test('far streams of bins smaller than one invocation re-touch their lines withi
 });
 
 /**
- * New far lines per invocation of one body, from its generated C: each asm statement (a block replica, replicas
- * alternating by request) runs its loop `mov r14, I` times, and each iteration advances a far stream's counter by
- * the bytes of the lines it took.
+ * The asm statements of one body in its generated C, each with its runs per invocation: a statement (a block
+ * replica, replicas alternating by request) runs its loop `mov r14, I` times; `replicas`: its block's copies.
  */
-function farLinesPerInvocation(content: string, fn: string): { lines: number; inLoops: number } {
+function statementsOf(content: string, fn: string): { text: string; runs: number; replicas: number }[] {
   const body = content.slice(content.indexOf(`void ditto_body_${fn}(`));
-  const end = body.indexOf('\n}\n');
+  return body
+    .slice(0, body.indexOf('\n}\n'))
+    .split(/\/\* block \d+: /)
+    .slice(1)
+    .flatMap((block) => {
+      const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
+      return block
+        .split('__asm__')
+        .slice(1)
+        .map((text) => ({ text, runs: Number(/mov r14, (\d+)/.exec(text)?.[1] ?? 0) / replicas, replicas }));
+    });
+}
+
+/** New far lines per invocation of one body: each iteration advances a far stream's counter by the bytes of the
+ * lines it took. */
+function farLinesPerInvocation(content: string, fn: string): { lines: number; inLoops: number } {
   let lines = 0;
   let inLoops = 0;
-  for (const block of body
-    .slice(0, end)
-    .split(/\/\* block \d+: /)
-    .slice(1)) {
-    const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
-    for (const statement of block.split('__asm__').slice(1)) {
-      const iterations = Number(/mov r14, (\d+)/.exec(statement)?.[1] ?? 0);
-      for (const m of statement.matchAll(/add qword ptr \[r15 \+ \d+\], (\d+)/g)) {
-        const taken = (Number(m[1]) / 64) * (iterations / replicas);
-        lines += taken;
-        if (iterations > 1) inLoops += taken;
-      }
+  for (const { text, runs, replicas } of statementsOf(content, fn)) {
+    for (const m of text.matchAll(/add qword ptr \[r15 \+ \d+\], (\d+)/g)) {
+      const taken = (Number(m[1]) / 64) * runs;
+      lines += taken;
+      if (runs * replicas > 1) inLoops += taken;
     }
   }
   return { lines, inLoops };
@@ -157,22 +164,13 @@ test('far streams take the planned lines per invocation, in loops as once throug
 
 /** Per far counter of one body: new lines and counter loads (one per far operand) per invocation. */
 function farTouchesPerInvocation(content: string, fn: string): Map<string, { lines: number; loads: number }> {
-  const body = content.slice(content.indexOf(`void ditto_body_${fn}(`));
   const counters = new Map<string, { lines: number; loads: number }>();
   const at = (c: string) =>
     counters.get(c) ?? counters.set(c, { lines: 0, loads: 0 }).get(c) ?? { lines: 0, loads: 0 };
-  for (const block of body
-    .slice(0, body.indexOf('\n}\n'))
-    .split(/\/\* block \d+: /)
-    .slice(1)) {
-    const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
-    for (const statement of block.split('__asm__').slice(1)) {
-      const runs = Number(/mov r14, (\d+)/.exec(statement)?.[1] ?? 0) / replicas;
-      for (const m of statement.matchAll(/mov \w+, qword ptr \[r15 \+ (\d+)\]/g))
-        at(m[1] ?? '').loads += runs;
-      for (const m of statement.matchAll(/add qword ptr \[r15 \+ (\d+)\], (\d+)/g))
-        at(m[1] ?? '').lines += (runs * Number(m[2])) / 64;
-    }
+  for (const { text, runs } of statementsOf(content, fn)) {
+    for (const m of text.matchAll(/mov \w+, qword ptr \[r15 \+ (\d+)\]/g)) at(m[1] ?? '').loads += runs;
+    for (const m of text.matchAll(/add qword ptr \[r15 \+ (\d+)\], (\d+)/g))
+      at(m[1] ?? '').lines += (runs * Number(m[2])) / 64;
   }
   return counters;
 }
@@ -221,52 +219,37 @@ test('branch sites test PRNG bits at the rate the original mispredicted sites of
   assert.match(withJoint(0.5), /test r13d, 0x1\b/);
 });
 
-/** Executions per invocation of the lines of one body matching `pattern` (each asm statement runs `mov r14, I`
- * times; replicas alternate). */
+/** Executions per invocation of the lines of one body matching `pattern`. */
 function perInvocation(content: string, fn: string, pattern: RegExp): number {
-  const body = content.slice(content.indexOf(`void ditto_body_${fn}(`));
-  let n = 0;
-  for (const block of body
-    .slice(0, body.indexOf('\n}\n'))
-    .split(/\/\* block \d+: /)
-    .slice(1)) {
-    const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
-    for (const statement of block.split('__asm__').slice(1)) {
-      const iterations = Number(/mov r14, (\d+)/.exec(statement)?.[1] ?? 0);
-      n += ((statement.match(pattern) ?? []).length * iterations) / replicas;
-    }
-  }
-  return n;
+  return statementsOf(content, fn).reduce(
+    (n, { text, runs }) => n + (text.match(pattern) ?? []).length * runs,
+    0,
+  );
 }
 
 /** The mispredict rate the indirect jumps of one body are drawn for: a two-target site (`test` of n PRNG bits,
  * `cmovz`, `jmp`) takes its rare target at p = 2^-n and mispredicts at 2p(1 − p); one-target sites never; the jump
  * to one of R copies of a replicated block lands elsewhere than the previous time but one time in R. */
 function drawnIndirectRate(content: string, fn: string): number {
-  const body = content.slice(content.indexOf(`void ditto_body_${fn}(`));
   let jumps = 0;
   let mispredicts = 0;
-  for (const block of body
-    .slice(0, body.indexOf('\n}\n'))
-    .split(/\/\* block \d+: /)
-    .slice(1)) {
-    const replicas = Number(/^(\d+) replica/.exec(block)?.[1] ?? 1);
-    if (replicas > 1) {
+  const statements = statementsOf(content, fn);
+  // One jump per replicated block, through its table (from its first copy).
+  for (const { text, replicas } of statements)
+    if (replicas > 1 && text.includes('"# copy 0\\n')) {
       jumps += 1;
       mispredicts += 1 - 1 / replicas;
     }
-    for (const statement of block.split('__asm__').slice(1)) {
-      const runs = Number(/mov r14, (\d+)/.exec(statement)?.[1] ?? 0) / replicas;
-      const lines = statement.split('\n');
-      lines.forEach((line, i) => {
-        if (!/"jmp r[a-z0-9]+\\n/.test(line)) return;
-        jumps += runs;
-        const mask = /test r13d, (0x[0-9a-f]+)/.exec(lines[i - 2] ?? '')?.[1];
-        if (!mask) return;
-        const p = 2 ** -[...Number(mask).toString(2)].filter((bit) => bit === '1').length;
-        mispredicts += runs * 2 * p * (1 - p);
-      });
-    }
+  for (const { text, runs } of statements) {
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (!/"jmp r[a-z0-9]+\\n/.test(line)) return;
+      jumps += runs;
+      const mask = /test r13d, (0x[0-9a-f]+)/.exec(lines[i - 2] ?? '')?.[1];
+      if (!mask) return;
+      const p = 2 ** -[...Number(mask).toString(2)].filter((bit) => bit === '1').length;
+      mispredicts += runs * 2 * p * (1 - p);
+    });
   }
   return jumps > 0 ? mispredicts / jumps : 0;
 }
