@@ -47,12 +47,18 @@ export class LoopWriter {
     if (this.bitsLeft < bits) this.prngStep();
   }
 
-  /** `test` of the next `bits` fresh PRNG bits: zero with probability 2^-bits. */
-  testBits(bits: number): void {
+  /** Takes the next `bits` fresh PRNG bits (stepping first when too few are left); returns their lowest position. */
+  freshBits(bits: number): number {
     this.ensureBits(bits);
     const shift = 32 - this.bitsLeft;
-    const mask = (((1 << bits) - 1) << shift) >>> 0;
     this.bitsLeft -= bits;
+    return shift;
+  }
+
+  /** `test` of the next `bits` fresh PRNG bits: zero with probability 2^-bits. */
+  testBits(bits: number): void {
+    const shift = this.freshBits(bits);
+    const mask = (((1 << bits) - 1) << shift) >>> 0;
     this.emit(`test r13d, 0x${mask.toString(16)}`, ['r13'], []);
   }
 
