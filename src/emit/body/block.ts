@@ -11,7 +11,7 @@
 //   taken, `jnz` otherwise. Targets are the next instruction.
 // * Registers: reads take the register whose last write is closest to a RAW distance drawn from the profile;
 //   writes the one that best matches drawn WAW and WAR distances (distances in dynamic instructions of the loop).
-// * Memory: see layout.ts. Operands are [r15 + cursor + disp] (own-cursor streams), [r15 + t + disp] with
+// * Memory: see layout.ts; how many operands each target gets, quotas.ts. Operands are [r15 + cursor + disp] (own-cursor streams), [r15 + t + disp] with
 //   t = (the stream's position + line) & (region − 64) computed just before (far streams: the position is loaded
 //   from the body's far counters, which each iteration advances past its lines), [r11] (pointer chase) or a copy
 //   of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
@@ -19,6 +19,7 @@ import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/sch
 import { type BranchSite, drawBranches, type IndirectSites } from './branches.ts';
 import { emitCategory } from './categories.ts';
 import type { Category, MemoryTarget } from './layout.ts';
+import { farQuotas, nearQuotas } from './quotas.ts';
 import { apportion, type Random } from './random.ts';
 import { Allocator, Distances, gpPool, xmmPool } from './registers.ts';
 import { LoopWriter } from './writer.ts';
@@ -201,59 +202,17 @@ export function generateBlock(input: BlockInput): BlockBody {
   byKey.set('call', calls);
   byKey.set('call-pop', pops);
 
-  // Memory targets per operand. Far streams come first: their accesses per iteration are planned absolutely
-  // (`farPerIteration`, the invocation's spread over its blocks by instructions), so that whatever the loop body's
-  // size comes out at, an invocation takes its share of new lines. A far stream's operands per iteration are its
-  // accesses rounded up, and each iteration advances it by the exact accesses in lines (its counter moves by that
-  // many bytes), so that the iteration's first operand re-touches the previous one's last line by the fraction
-  // rounding added. Under half a line per iteration in a loop (half a line per run once through) is carried to
-  // later blocks (the last one takes whatever it is owed): such a stream would cost its addressing for operands
-  // that mostly re-touch.
   const memoryOperands = () => {
     let n = 0;
     for (const [key, count] of byKey) if (/mem_/.test(key) && !key.includes('div.int')) n += count;
     return n;
   };
-  const weight = Math.max(1e-9, input.weight);
-  const isFar = (m: MemoryTarget) => m.kind === 'stream' && m.stream >= input.streams;
-  const memQuota = input.memory.map(() => 0);
-  const farAdvance = new Array<number>(input.farStreams).fill(0);
-  let extraOperands = 0;
-  const owed = input.memory.map((m, i) =>
-    isFar(m)
-      ? Math.max(0, (input.farPerIteration[m.stream - input.streams] ?? 0) + (input.carry[i] ?? 0) / weight)
-      : 0,
-  );
-  const operandsFor = (share: number) =>
-    (input.last ? share > 0 : share >= 0.5) ? Math.ceil(share - 1e-9) : 0;
-  // A loop body with fewer memory operands than its far accesses need (each also takes a load of its counter from
-  // the mix when rounding adds it: a body whose instructions are mostly string ops) takes the share of them its
-  // operands hold and carries the rest.
-  const needed = (room: number) => {
-    let operands = 0;
-    let rounding = 0;
-    for (const a of owed) {
-      const n = operandsFor(a * room);
-      operands += n;
-      if (n > 0) rounding += n - a * room;
-    }
-    return operands + Math.round(rounding);
-  };
-  let room = 1;
-  while (room > 0 && needed(room) > memoryOperands()) room = Math.max(0, room - 1 / 32);
-  input.memory.forEach((m, i) => {
-    if (!isFar(m)) return;
-    const share = (owed[i] ?? 0) * room;
-    const operands = operandsFor(share);
-    memQuota[i] = operands;
-    farAdvance[m.stream - input.streams] = operands > 0 ? share : 0;
-    input.carry[i] = ((owed[i] ?? 0) - (operands > 0 ? share : 0)) * weight;
-    if (operands > 0) extraOperands += operands - share;
-  });
+  // Memory targets per operand (quotas.ts): the far streams' first.
+  const { quota: memQuota, advance: farAdvance, rounding } = farQuotas(input, memoryOperands());
   // The mix left out the addressing (a counter load, an `lea`, an `and`) of the invocation's far accesses; the
   // operands rounding added need theirs too, and each far stream run here advances its counter once per iteration
   // (an `add` to memory, below).
-  const extra = Math.round(extraOperands);
+  const extra = Math.round(rounding);
   take('base.mov.uncond.mem_r', extra);
   take('base.arith.int.no_mem', 2 * extra);
   take('base.arith.int.mem_rw', farAdvance.filter((a) => a > 0).length);
@@ -274,24 +233,7 @@ export function generateBlock(input: BlockInput): BlockBody {
   raised.forEach(([key], i) => {
     byKey.set(key, raisedCounts[i] ?? 0);
   });
-  // The near targets share the operands left, by their shares; what rounding gives or takes is carried to the next
-  // block, so that rare targets still get their share of the invocation. (The counters' and jump slots' loads are
-  // near hits besides.)
-  const near = input.memory.flatMap((m, i) => (isFar(m) ? [] : [i]));
-  const nearOperands = Math.max(0, memoryOperands() - memQuota.reduce((sum, q) => sum + q, 0));
-  const nearShare = near.reduce((sum, i) => sum + (input.memory[i]?.share ?? 0), 0);
-  const nearExact = near.map((i) =>
-    Math.max(
-      0,
-      ((input.memory[i]?.share ?? 0) / Math.max(nearShare, 1e-12)) * nearOperands +
-        (input.carry[i] ?? 0) / weight,
-    ),
-  );
-  const nearQuota = apportion(nearExact, nearOperands);
-  near.forEach((i, j) => {
-    memQuota[i] = nearQuota[j] ?? 0;
-    input.carry[i] = ((nearExact[j] ?? 0) - (nearQuota[j] ?? 0)) * weight;
-  });
+  nearQuotas(input, memQuota, memoryOperands());
   const bag: string[] = [];
   for (const [key, n] of byKey) for (let i = 0; i < n; i++) bag.push(key);
   for (let i = 0; i < sites + jumps; i++) bag.push('site');
