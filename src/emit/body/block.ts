@@ -11,10 +11,11 @@
 //   taken, `jnz` otherwise. Targets are the next instruction.
 // * Registers: reads take the register whose last write is closest to a RAW distance drawn from the profile;
 //   writes the one that best matches drawn WAW and WAR distances (distances in dynamic instructions of the loop).
-// * Memory: see layout.ts; how many operands each target gets, quotas.ts. Operands are [r15 + cursor + disp] (own-cursor streams), [r15 + t + disp] with
-//   t = (the stream's position + line) & (region − 64) computed just before (far streams: the position is loaded
-//   from the body's far counters, which each iteration advances past its lines), [r11] (pointer chase) or a copy
-//   of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
+// * Memory: see layout.ts; how many operands each target gets, quotas.ts. Operands are [r15 + cursor + disp]
+//   (own-cursor streams), [r15 + t + disp] with t = (the stream's position + line) & (region − 64) computed just
+//   before (far streams: the position is loaded from the body's far counters, which each iteration advances past
+//   its lines), [r11] (pointer chase) or a copy of an earlier own-cursor operand of the iteration (reuse at a chosen
+//   LRU stack distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
 import { type BranchSite, drawBranches, type IndirectSites } from './branches.ts';
 import { emitCategory } from './categories.ts';
