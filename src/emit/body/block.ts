@@ -59,8 +59,6 @@ export interface BlockBody {
   pops: number;
   /** Indirect jumps per iteration. */
   jumps: number;
-  /** Per indirect site, the register its jump pad jumps through (print.ts places the pads, `{PAD:k}`). */
-  pads: string[];
 }
 
 /** A far stream's counter advance per run of a loop body, in bytes (whole bytes of lines: the fraction of a line
@@ -93,9 +91,6 @@ export interface BlockInput {
   indirect: { jumps: number; runs: number; sites: IndirectSites };
   random: Random;
 }
-
-/** A general register's low 32 bits. */
-const dword = (reg: string) => `e${reg.slice(1)}`;
 
 /** How often a conditional site jumps. */
 const takenRate = (site: BranchSite) => {
@@ -157,29 +152,18 @@ export function generateBlock(input: BlockInput): BlockBody {
     bitsAvailable -= site.bits;
   }
   const divs = (byKey.get('base.div.int.no_mem') ?? 0) + (byKey.get('base.div.int.mem_r') ?? 0);
-  // An indirect site is a `jmp` through a register loaded from a slot holding its target. A site of two targets
-  // picks between two slots by a `test` of its PRNG bits and a `cmovz`, as long as the block's mix has conditional
-  // moves; the others add to the address whether their bits are not all zero (`bt`, `adc` for one bit; a copy of
-  // the state, `and`, `neg`, `adc` for more), which costs more of the integer ALU. The slot loads are hits on lines
-  // of their own.
-  const twoTargetBits = branchSites
-    .filter((s) => s.indirect && s.bits > 0)
-    .map((s) => s.bits)
-    .reverse();
-  let picksLeft = Math.min(twoTargetBits.length, byKey.get('base.mov.cond.no_mem') ?? 0);
-  const unpicked = twoTargetBits.slice(picksLeft);
-  const oneBit = unpicked.filter((bits) => bits === 1).length;
-  const wide = unpicked.length - oneBit;
+  // An indirect site is a `jmp` through a register loaded from a slot holding its target, or for two targets from
+  // two slots, one picked by a `test` and a `cmovz`. The slot loads are hits on lines of their own, made part of
+  // the memory operands below.
+  const twoTargets = jumpSites.filter((s) => s.bits > 0).length;
+  const slotLoads = jumps + twoTargets;
   take(condKey, sites + 1);
-  // Each site's jump is a direct one to its pad, then the pad's indirect one.
-  take('base.branch.uncond.no_mem', 2 * jumps);
-  take('base.mov.uncond.mem_r', jumps + picksLeft);
-  take('base.mov.cond.no_mem', picksLeft);
-  take('base.mov.uncond.no_mem', wide);
-  take(
-    'base.arith.int.no_mem',
-    sites + 1 + picksLeft + 2 * oneBit + 3 * wide + 2 * input.streams + 6 * plannedSteps + divs,
-  );
+  take('base.branch.uncond.no_mem', jumps);
+  take('base.mov.uncond.mem_r', slotLoads);
+  // A block may have fewer conditional moves than its sites pick with (the body as a whole has them): the
+  // integer ALU gives the rest.
+  take('base.arith.int.no_mem', take('base.mov.cond.no_mem', twoTargets));
+  take('base.arith.int.no_mem', sites + 1 + twoTargets + 2 * input.streams + 6 * plannedSteps + divs);
   take('base.mov.uncond.no_mem', 3 * plannedSteps);
   const callsPlanned =
     (byKey.get('base.call.mem_w') ?? 0) +
@@ -224,7 +208,6 @@ export function generateBlock(input: BlockInput): BlockBody {
   let skippableKeys = 0;
   for (const [key, n] of byKey) if (skippable(key)) skippableKeys += n;
   const expectedSkips = conditional.reduce((sum, site) => sum + takenRate(site), 0);
-  // (At most doubled: a bag of nearly all sites would otherwise grow without end.)
   const kept = 1 - Math.min(0.5, skippableKeys > 0 ? expectedSkips / skippableKeys : 0);
   const raised = [...byKey].filter(([key]) => skippable(key));
   const raisedCounts = apportion(
@@ -308,7 +291,6 @@ export function generateBlock(input: BlockInput): BlockBody {
 
   let skipped = 0;
   const jumpSlots: string[] = [];
-  const pads: string[] = [];
   for (let k = 0; k < bag.length; k++) {
     const key = bag[k] ?? '';
     if (key === 'site') {
@@ -377,54 +359,32 @@ export function generateBlock(input: BlockInput): BlockBody {
     calls,
     pops,
     jumps,
-    pads,
   };
 
   /**
    * An indirect jump to the next instruction, through a register loaded from a slot in read-only data that holds the
    * address (a PLT stub jumps through the GOT alike; an address made by `lea` would be a constant that valgrind's
-   * translator folds into a direct jump). A site of two targets picks between that and the address of a one-byte
-   * `nop` before it by a `test` of fresh PRNG bits and a `cmovz`, or, once the block's conditional moves are taken,
-   * loads the `nop`'s address and adds 1 to it unless the bits are all zero (the carry of a `bt` or a `neg`).
-   * The indirect `jmp` itself sits in the body's jump pads, next to its other sites' (print.ts), reached by a direct
-   * one: valgrind's predictor keeps one target per address modulo 512, and two sites that alias there mispredict
-   * each other's targets (two one-target sites of memcached's get body did so on every run, 25 % for 19 % planned).
+   * translator folds into a direct jump). With bits > 0, a second slot holds the address of a `nop` before it,
+   * taken when the bits are all 0.
    */
   function indirectJump(bits: number): void {
+    if (bits > 0) w.ensureBits(bits);
     const common = w.label();
     const rare = bits > 0 ? w.label() : undefined;
-    // Bits first: a PRNG step takes a scratch register of its own, which must not be the target's.
-    if (bits > 0) w.ensureBits(bits);
-    const t = gp.write(w.pos);
-    const load = (target: string) => {
-      const slot = w.label();
-      jumpSlots.push(`${slot}: .quad ${target}`);
-      return `qword ptr [rip + ${slot}]`;
+    const slot = (target: string) => {
+      const at = w.label();
+      jumpSlots.push(`${at}: .quad ${target}`);
+      return at;
     };
-    if (rare && picksLeft > 0) {
-      picksLeft--;
-      w.emit(`mov ${t}, ${load(common)}`, [], [t]);
+    const t = gp.write(w.pos);
+    w.emit(`mov ${t}, qword ptr [rip + ${slot(common)}]`, [], [t]);
+    if (rare) {
       const u = gp.write(w.pos, [t]);
-      w.emit(`mov ${u}, ${load(rare)}`, [], [u]);
+      w.emit(`mov ${u}, qword ptr [rip + ${slot(rare)}]`, [], [u]);
       w.testBits(bits);
       w.emit(`cmovz ${t}, ${u}`, [t, u], [t]);
-    } else if (rare) {
-      w.emit(`mov ${t}, ${load(rare)}`, [], [t]);
-      const shift = w.freshBits(bits);
-      if (bits === 1) w.emit(`bt r13, ${shift}`, ['r13'], []);
-      else {
-        const u = gp.write(w.pos, [t]);
-        // 32-bit: the mask may hold bit 31, which a 64-bit `and` would sign-extend.
-        w.emit(`mov ${dword(u)}, r13d`, ['r13'], [u]);
-        w.emit(`and ${dword(u)}, 0x${(((2 ** bits - 1) * 2 ** shift) >>> 0).toString(16)}`, [u], [u]);
-        w.emit(`neg ${u}`, [u], [u]);
-      }
-      w.emit(`adc ${t}, 0`, [t], [t]);
-    } else w.emit(`mov ${t}, ${load(common)}`, [], [t]);
-    w.emit(`jmp {PAD:${pads.length}}`, [], []);
-    pads.push(t);
-    gp.note(w.pos, [t], []);
-    w.pos++;
+    }
+    w.emit(`jmp ${t}`, [t], []);
     w.exit();
     if (rare) {
       w.place(rare);

@@ -96,7 +96,14 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const siteJumps = Math.max(0, plan.branches.indirectPerRequest - dispatch.length);
   const jumpsPerInstruction = hostInstructions > 0 ? siteJumps / hostInstructions : 0;
   let owedJumps = 0;
-  const indirectSites = new IndirectSites(plan.branches, dispatch);
+  const cmovShare = shape.categories.find(
+    (c) => c.ext === 'base' && c.cls === 'mov.cond' && c.mem === 'no_mem',
+  );
+  const indirectSites = new IndirectSites(
+    plan.branches,
+    (cmovShare?.share ?? 0) * blockInstructions,
+    dispatch,
+  );
   // Per far stream, the new lines an invocation takes.
   const farLines = shape.far.map(() => 0);
   // The far streams' accesses are spread over the blocks by the instructions each runs.

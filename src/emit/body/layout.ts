@@ -49,9 +49,8 @@ export const maxFarStreams = 10;
 export const maxBlocks = 4;
 /** Estimated code bytes per generated instruction, to size blocks before they exist. */
 export const plannedBytesPerInstruction = 5.5;
-/** Instructions the compiled C around the asm statements executes per body (with the jump over the jump pads,
- * print.ts) and per block call. */
-export const cOverheadPerBody = 13;
+/** Instructions the compiled C around the asm statements executes per body and per block call. */
+export const cOverheadPerBody = 12;
 export const cOverheadPerBlock = 6;
 /** Static hot code (i-cache bins up to the L1) per body: the bodies and the runtime together fit the L1. */
 const hotCodeBytes = 8 * 1024;

@@ -123,11 +123,8 @@ const blockClobbers = [
   'memory',
 ];
 
-/** A block's indirect site's jump pad (one per site, all of a body's together at its end). */
-const padLabel = (code: BodyCode, block: number, site: number) => `.Ldpad_${code.fn}_${block}_${site}`;
-
 /** `copy`: the index of a replica among its block's copies (undefined for a block of one). */
-function renderReplica(code: BodyCode, block: number, r: Replica, copy?: number): string {
+function renderReplica(code: BodyCode, r: Replica, copy?: number): string {
   const { body } = r;
   const own = code.shape.streams.length;
   const windows = own + code.shape.far.length;
@@ -176,7 +173,6 @@ function renderReplica(code: BodyCode, block: number, r: Replica, copy?: number)
         .replace('{ADV}', String(w))
         .replace('{MASK}', String((regionOf(i.advance)?.bytes ?? w) - w));
     }
-    text = text.replace(/\{PAD:(\d+)\}/, (_, k: string) => padLabel(code, block, Number(k)));
     if (i.far !== undefined) {
       text = text
         .replace('{COUNTER}', String(code.farCounter + 8 * (i.far - own)))
@@ -207,7 +203,7 @@ export function renderBody(code: BodyCode): string {
     out.push(`    /* block ${b}: ${block.replicas.length} replica(s) */`);
     if (block.replicas.length === 1) {
       const only = block.replicas[0];
-      if (only) out.push(renderReplica(code, b, only));
+      if (only) out.push(renderReplica(code, only));
       return;
     }
     // One indirect jump through a table of the copies (a computed goto: gcc would pick a switch's form itself),
@@ -219,18 +215,12 @@ export function renderBody(code: BodyCode): string {
     out.push(`    goto *b${b}_copies[c->request_id % ${block.replicas.length}u];`);
     block.replicas.forEach((r, i) => {
       out.push(`  ${copy(i)}:`);
-      out.push(renderReplica(code, b, r, i));
+      out.push(renderReplica(code, r, i));
       out.push(`    goto b${b}_done;`);
     });
     out.push(`  b${b}_done:;`);
     out.push('    }');
   });
-  // The jump pads: each site's indirect `jmp`, back into its block's code. Run past once per invocation.
-  const pads = code.blocks.flatMap((block, b) =>
-    (block.replicas[0]?.body.pads ?? []).map((reg, k) => `${padLabel(code, b, k)}: jmp ${reg}`),
-  );
-  if (pads.length > 0)
-    out.push(printAsm([`jmp .Ldpad_${code.fn}_end`, ...pads, `.Ldpad_${code.fn}_end:`], ['cc']));
   out.push('}');
   return out.join('\n');
 }

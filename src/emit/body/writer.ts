@@ -47,18 +47,12 @@ export class LoopWriter {
     if (this.bitsLeft < bits) this.prngStep();
   }
 
-  /** Takes the next `bits` fresh PRNG bits (stepping first when too few are left); returns their lowest position. */
-  freshBits(bits: number): number {
-    this.ensureBits(bits);
-    const shift = 32 - this.bitsLeft;
-    this.bitsLeft -= bits;
-    return shift;
-  }
-
   /** `test` of the next `bits` fresh PRNG bits: zero with probability 2^-bits. */
   testBits(bits: number): void {
-    const shift = this.freshBits(bits);
+    this.ensureBits(bits);
+    const shift = 32 - this.bitsLeft;
     const mask = (((1 << bits) - 1) << shift) >>> 0;
+    this.bitsLeft -= bits;
     this.emit(`test r13d, 0x${mask.toString(16)}`, ['r13'], []);
   }
 
