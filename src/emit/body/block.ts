@@ -20,7 +20,7 @@ import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/sch
 import { type BranchSite, drawBranches, type IndirectSites } from './branches.ts';
 import { emitCategory } from './categories.ts';
 import type { Category, MemoryTarget } from './layout.ts';
-import { farQuotas, nearQuotas } from './quotas.ts';
+import { farQuotas, isFar, nearQuotas } from './quotas.ts';
 import { apportion, type Random } from './random.ts';
 import { Allocator, Distances, gpPool, xmmPool } from './registers.ts';
 import { LoopWriter } from './writer.ts';
@@ -208,6 +208,7 @@ export function generateBlock(input: BlockInput): BlockBody {
   let skippableKeys = 0;
   for (const [key, n] of byKey) if (skippable(key)) skippableKeys += n;
   const expectedSkips = conditional.reduce((sum, site) => sum + takenRate(site), 0);
+  // (At most doubled: a bag of nearly all sites would otherwise grow without end.)
   const kept = 1 - Math.min(0.5, skippableKeys > 0 ? expectedSkips / skippableKeys : 0);
   const raised = [...byKey].filter(([key]) => skippable(key));
   const raisedCounts = apportion(
@@ -308,7 +309,8 @@ export function generateBlock(input: BlockInput): BlockBody {
       // skips the next instruction of the bag, and the expected count leaves it out by the taken rate.
       // Far operands are never skipped (each stands for its share of the invocation's accesses): the nearest
       // later instruction without one (the next memory operand takes the last target drawn) comes forward instead.
-      const farNext = (targets.at(-1)?.stream ?? -1) >= input.streams;
+      const nextTarget = targets.at(-1);
+      const farNext = nextTarget !== undefined && isFar(nextTarget, input.streams);
       const skippableHere = (key: string) => skippable(key) && !(farNext && key.includes('mem_'));
       const later = bag.findIndex((key, j) => j > k && skippableHere(key));
       if (later > k + 1) [bag[k + 1], bag[later]] = [bag[later] ?? '', bag[k + 1] ?? ''];

@@ -271,15 +271,11 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
   // block.ts), wherever it lands: those are part of the invocation's loads and integer arithmetic, so the mix every
   // block draws from leaves them out. The counters' line is touched by every far access: its loads are the reuse
   // at the shortest distances, which the other operands then leave to them.
-  const farShare = memory.reduce(
-    (s, m) => s + (m.kind === 'stream' && m.stream >= streams.length ? m.share : 0),
-    0,
+  const farShares = far.map(
+    (_, k) => memory.find((m) => m.kind === 'stream' && m.stream === streams.length + k)?.share ?? 0,
   );
+  const farShare = farShares.reduce((s, share) => s + share, 0);
   const farAccesses = operands * farShare;
-  const farAccessesByStream = far.map(
-    (_, k) =>
-      operands * (memory.find((m) => m.kind === 'stream' && m.stream === streams.length + k)?.share ?? 0),
-  );
   let counterLoads = farShare;
   for (const m of memory) {
     if (m.kind !== 'reuse') continue;
@@ -381,7 +377,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     memory,
     streams,
     far,
-    farAccesses: farAccessesByStream,
+    farAccesses: farShares.map((share) => operands * share),
     chaseShare: options.chaseShare,
     blocks,
   };
