@@ -39,7 +39,9 @@ typedef enum {
     DITTO_OP_SENDFILE
 } ditto_op;
 
-typedef enum { DITTO_PATTERN_SEQUENTIAL, DITTO_PATTERN_RANDOM } ditto_pattern;
+/* Where a file call starts: after the thread's previous one, anywhere, or at the end of the file (writes only:
+ * they grow it). */
+typedef enum { DITTO_PATTERN_SEQUENTIAL, DITTO_PATTERN_RANDOM, DITTO_PATTERN_APPEND } ditto_pattern;
 
 /* When an op is made: while serving each request, or once per event-loop pass for all the requests it served,
  * before the pass's responses go out (then `bytes` is what each request adds to the pass's call). */

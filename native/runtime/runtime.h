@@ -21,6 +21,8 @@ typedef struct {
     ditto_body_ctx ctx;
     uint64_t rng[4];
     int data_fd;
+    /* Append-only descriptor on the data file, opened at the first appending write (-1 until then). */
+    int append_fd;
     /* Sequential offsets per class and op kind, so that sequential ops walk the file independently. */
     uint64_t cursor[DITTO_CLASS_COUNT][DITTO_OP_KINDS];
     /* Loop-pass ops (DITTO_BATCH_LOOP) the current pass owes, by op kind: a bit per kind, the bytes its requests

@@ -120,6 +120,7 @@ void thread_init(ditto_thread *t)
     t->ctx.data_bytes = ditto_body_data_bytes;
     ditto_body_init(&t->ctx);
     t->data_fd = -1;
+    t->append_fd = -1;
     if (ditto_data_path) {
         t->data_fd = open(ditto_data_path, O_RDWR | O_CLOEXEC);
         if (t->data_fd < 0)
@@ -131,6 +132,8 @@ void thread_release(ditto_thread *t)
 {
     if (t->data_fd >= 0)
         close(t->data_fd);
+    if (t->append_fd >= 0)
+        close(t->append_fd);
 }
 
 uint32_t draw_calls(ditto_thread *t, uint32_t calls, uint64_t extra)
@@ -153,6 +156,30 @@ static uint64_t next_offset(ditto_thread *t, ditto_class_id cls, const ditto_sys
     return off;
 }
 
+/* Bytes appended to the data file by this process since it last cut the file back to its planned size. The cut
+ * bounds the disk a long run takes: one ftruncate per APPEND_LIMIT bytes (an append-only log's rewrite, rarer). */
+#define APPEND_LIMIT (64ULL << 20)
+static atomic_uint_fast64_t appended_bytes;
+
+/* Appends through an append-only descriptor, so that the file grows as the original's log did (its syncs then
+ * commit the size too). pwrite lands at the end there as well: Linux ignores its offset on such a descriptor. */
+static ssize_t append_io(ditto_thread *t, const ditto_syscall_op *op, const char *buf)
+{
+    if (t->append_fd < 0) {
+        t->append_fd = open(ditto_data_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (t->append_fd < 0)
+            die("opening the data file for appending");
+    }
+    ssize_t r = op->op == DITTO_OP_FILE_PWRITE ? pwrite(t->append_fd, buf, op->bytes, 0)
+                                               : write(t->append_fd, buf, op->bytes);
+    if (r > 0 && atomic_fetch_add(&appended_bytes, (uint64_t)r) + (uint64_t)r >= APPEND_LIMIT) {
+        atomic_store(&appended_bytes, 0);
+        if (ftruncate(t->data_fd, (off_t)ditto_clone_config.data_file_bytes) != 0)
+            die("cutting the data file back to its size");
+    }
+    return r;
+}
+
 /* Writes filler of `bytes` through repeated calls of write/pwrite when a call is shorter than a chunk. */
 static void file_io(ditto_thread *t, ditto_class_id cls, const ditto_syscall_op *op)
 {
@@ -165,6 +192,11 @@ static void file_io(ditto_thread *t, ditto_class_id cls, const ditto_syscall_op 
             die("allocating an I/O buffer");
         memset(buf, FILLER_BYTE, op->bytes);
         buf_len = op->bytes;
+    }
+    if (op->pattern == DITTO_PATTERN_APPEND &&
+        (op->op == DITTO_OP_FILE_WRITE || op->op == DITTO_OP_FILE_PWRITE)) {
+        (void)append_io(t, op, buf);
+        return;
     }
     uint64_t off = next_offset(t, cls, op);
     ssize_t r = 0;

@@ -49,7 +49,11 @@ export const syscallOpSchema = z.strictObject({
   perRequest: z.number().nonnegative(),
   /** Bytes per call (reads and writes); per loop pass: bytes each request adds to the pass's one call. */
   bytes: z.number().int().nonnegative(),
-  pattern: z.enum(['sequential', 'random']),
+  /**
+   * Where in the data file a call starts: after the previous one, anywhere, or at the end, growing the file (writes
+   * that appended in the original: syncing a grown file commits its size too, and costs ~1.5× a sync in place).
+   */
+  pattern: z.enum(['sequential', 'random', 'append']),
   /**
    * request: made while serving each request. loop: made once per event-loop pass that served a request of the
    * class, for all of them, before that pass's responses go out (an append-only log written and synced per pass).

@@ -1,4 +1,5 @@
 // profile.json (+ knobs) → clone plan: every number the emitters need (pure).
+import type { SyscallEntry } from '../analyze/skeleton/syscalls.ts';
 import type { BodyPlan, ClonePlan, SyscallOp } from '../artifacts/clone-plan.ts';
 import type { Profile, RequestClass } from '../artifacts/profile.ts';
 import { readinessCalls, receiveCalls, sendCalls } from '../collect/bpftrace/script.ts';
@@ -76,6 +77,14 @@ function opOf(name: string, target: 'socket' | 'file' | 'other' | null): Syscall
   return undefined;
 }
 
+const writeOps = new Set<SyscallOp['op']>(['file_write', 'file_pwrite']);
+
+/** Where the op's calls start in the file: writes that mostly grew the original's file append. */
+function patternOf(op: SyscallOp['op'], offsets: SyscallEntry['offsets']): SyscallOp['pattern'] {
+  if (writeOps.has(op) && (offsets?.extendingFraction ?? 0) >= 0.5) return 'append';
+  return offsets?.pattern ?? 'sequential';
+}
+
 /** What a server may defer to the end of a loop pass for every request the pass served. */
 const batchableOps = new Set<SyscallOp['op']>(['file_write', 'file_pwrite', 'fsync', 'fdatasync']);
 
@@ -108,7 +117,7 @@ function syscallOps(profile: Profile, cls: RequestClass, scale: number): Syscall
       op,
       perRequest: e.callsPerRequest * scale,
       bytes,
-      pattern: e.offsets?.pattern ?? 'sequential',
+      pattern: patternOf(op, e.offsets),
       batch,
     });
   }

@@ -9,6 +9,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
@@ -404,6 +405,65 @@ test('syscalls per request follow the plan: 1 fdatasync and 1 pwrite per set, 0.
   assert.ok(Math.abs(calls('fdatasync') - sets) <= 8, `fdatasync ${calls('fdatasync')} for ${sets} sets`);
   assert.ok(Math.abs(calls('pwrite64') - sets) <= 8, `pwrite ${calls('pwrite64')} for ${sets} sets`);
   assert.ok(Math.abs(calls('pread64') / gets - 0.5) < 0.05, `pread ${calls('pread64')} for ${gets} gets`);
+});
+
+test('appending writes grow the data file by what they write, through an append-only descriptor', async () => {
+  const base = smallPlan('memcached', models[0]!);
+  const plan: ClonePlan = {
+    ...base,
+    classes: [
+      base.classes[0]!,
+      {
+        ...base.classes[1]!,
+        syscalls: [
+          { op: 'file_write', perRequest: 1, bytes: 300, pattern: 'append', batch: 'request' },
+          { op: 'file_pwrite', perRequest: 1, bytes: 200, pattern: 'append', batch: 'request' },
+        ],
+      },
+    ],
+  };
+  const dir = await buildClone(plan);
+  const out = join(work, 'strace-append.txt');
+  const clone = await startClone(dir, [
+    'strace',
+    '-f',
+    '-qq',
+    '-y',
+    '-o',
+    out,
+    '-e',
+    'trace=openat,write,pwrite64',
+  ]);
+  // This clone's scratch directory: the only one left (a clone removes its own when it exits).
+  const dataFile = () => {
+    const scratch = readdirSync(work).filter((f) => f.startsWith('ditto-clone-'));
+    assert.equal(scratch.length, 1, `scratch directories ${scratch.join(' ')}`);
+    return statSync(join(work, scratch[0]!, 'data')).size;
+  };
+  let sets = 0;
+  let grown = 0;
+  try {
+    const before = dataFile();
+    const load = await runDittoLoad(
+      loadOptions(clone, 'memcached', { getRatio: 0, connections: 2, durationS: 1 }),
+    );
+    assert.equal(load.errors, 0);
+    sets = load.responses;
+    grown = dataFile() - before;
+  } finally {
+    await clone.process.stop({ signal: 'SIGTERM', graceMs: 5000 });
+  }
+  console.error(`# ${sets} sets grew the data file by ${grown} bytes`);
+  assert.ok(sets > 100, `${sets} sets`);
+  // In-flight sets when the run ends are served but not counted: a few per connection.
+  assert.ok(Math.abs(grown / 500 - sets) <= 8, `${grown} bytes for ${sets} sets of 500`);
+  // -y names each descriptor's file: the calls on the data file, and the append-only opens of it.
+  const trace = readFileSync(out, 'utf8');
+  assert.match(trace, /openat\([^)]*\/data", O_WRONLY\|O_APPEND\|O_CLOEXEC/);
+  const onData = (call: string) =>
+    trace.split(`${call}(`).filter((rest) => /^\d+<[^>]*\/data>/.test(rest)).length;
+  assert.ok(Math.abs(onData('write') - sets) <= 8, `${onData('write')} writes for ${sets} sets`);
+  assert.ok(Math.abs(onData('pwrite64') - sets) <= 8, `${onData('pwrite64')} pwrites for ${sets} sets`);
 });
 
 test('loop-pass ops: each event-loop pass writes its sets in one call and syncs once, then responds', async () => {

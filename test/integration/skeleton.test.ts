@@ -168,6 +168,8 @@ test('redis-aof: sets append to a file and fdatasync it', async (t) => {
     assert.ok(profile.io.fsyncs > 0.2, `fsyncs per set ${profile.io.fsyncs}`);
     const write = profile.syscalls.find((s) => s.name === 'write' && s.target === 'file');
     assert.equal(write?.offsets?.pattern, 'sequential');
+    // The log only grows: every write lands at its end.
+    assert.ok((write?.offsets?.extendingFraction ?? 0) > 0.99, JSON.stringify(write?.offsets));
   });
 });
 

@@ -12,6 +12,11 @@ export const offsetPatternSchema = z.strictObject({
   pattern: z.enum(['sequential', 'random']),
   /** Calls that started where the previous call on the same fd ended. */
   sequentialFraction: z.number().min(0).max(1),
+  /**
+   * Calls that grew the file: they started at or past its end, or wrote on an append-only descriptor (redis's AOF).
+   * Absent from profiles made before it was recorded: none.
+   */
+  extendingFraction: z.number().min(0).max(1).default(0),
   /** Where in the file calls start. */
   offsets: histogramSchema,
   maxFileSize: z.number().nonnegative(),
@@ -135,9 +140,11 @@ export function syscallProfile(input: SyscallProfileInput): SyscallProfile {
       const sequential = files.reduce((n, f) => n + f.sequential, 0);
       const total = sequential + files.reduce((n, f) => n + f.random, 0);
       const fraction = total > 0 ? sequential / total : 1;
+      const extending = files.reduce((n, f) => n + f.extending, 0);
       e.offsets = {
         pattern: fraction >= 0.5 ? 'sequential' : 'random',
         sequentialFraction: fraction,
+        extendingFraction: total > 0 ? Math.min(1, extending / total) : 0,
         offsets: mergeHistograms(files.map((f) => f.offsets)),
         maxFileSize: Math.max(...files.map((f) => f.maxFileSize)),
       };

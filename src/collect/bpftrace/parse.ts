@@ -47,6 +47,8 @@ export interface FileAccessObservation {
   /** Calls that started where the previous call on the same fd ended. */
   sequential: number;
   random: number;
+  /** Calls that moved bytes and grew the file (started at or past its end, or on an append-only fd). */
+  extending: number;
   offsets: LogBucket[];
   maxFileSize: number;
 }
@@ -202,6 +204,7 @@ export function parseSkeletonTrace(stdout: string): SkeletonTrace {
       name: syscallName(id),
       sequential: map('f_seq').get(key) ?? 0,
       random: map('f_rand').get(key) ?? 0,
+      extending: map('f_ext').get(key) ?? 0,
       offsets: nonEmpty(hist('f_off').get(key) ?? []),
       maxFileSize: map('f_size').get(key) ?? 0,
     };

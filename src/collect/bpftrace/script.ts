@@ -9,6 +9,8 @@
 export const fdKindCodes = { socket: 1, file: 2, other: 3 } as const;
 
 /** Syscalls whose size and fd kind are recorded, grouped by the argument that holds the requested size. */
+/** O_APPEND in a file's f_flags (x86-64 Linux). */
+const oAppend = 0x400;
 const sizedByCount = ['read', 'write'];
 const positional = ['pread64', 'pwrite64'];
 const vectored = ['readv', 'writev', 'sendmsg', 'recvmsg'];
@@ -57,12 +59,17 @@ function fdKind(fdExpr: string): string {
   @k[tid] = $k;`;
 }
 
-/** On a regular file, remembers the fd (plus 1, so that 0 means none) and the position the call starts at. */
+/**
+ * On a regular file, remembers the fd (plus 1, so that 0 means none), the position the call starts at, and whether
+ * the call grows the file: it starts at or past the end, or the fd is append-only (O_APPEND writes go to the end
+ * wherever the position is). Growing a file costs its sync a metadata commit that writing in place does not.
+ */
 function filePosition(posExpr: string): string {
   return `  if ($k == ${fdKindCodes.file}) {
     @fd[tid] = args->fd + 1;
     @p[tid] = ${posExpr};
     @f_size[tid, args->__syscall_nr] = max($f->f_inode->i_size);
+    if (($f->f_flags & ${oAppend}) != 0 || ${posExpr} >= $f->f_inode->i_size) { @x[tid] = 1; }
   }`;
 }
 
@@ -131,6 +138,10 @@ ${exit(sized)} /@k[tid]/ {
     if ($p == @nxt[pid, $fd]) { @f_seq[tid, $nr] = count(); } else { @f_rand[tid, $nr] = count(); }
     @f_off[tid, $nr] = hist($p);
     if (args->ret > 0) { @nxt[pid, $fd] = $p + args->ret; }
+    if (@x[tid]) {
+      if (args->ret > 0) { @f_ext[tid, $nr] = count(); }
+      delete(@x[tid]);
+    }
     delete(@p[tid]);
     delete(@fd[tid]);
   }
@@ -167,6 +178,7 @@ END {
   clear(@k);
   clear(@p);
   clear(@fd);
+  clear(@x);
   clear(@nxt);
 }
 `;

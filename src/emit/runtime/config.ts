@@ -52,7 +52,11 @@ const opEnum: Record<SyscallOp['op'], string> = {
   sendfile: 'DITTO_OP_SENDFILE',
 };
 
-const patternEnum = { sequential: 'DITTO_PATTERN_SEQUENTIAL', random: 'DITTO_PATTERN_RANDOM' } as const;
+const patternEnum = {
+  sequential: 'DITTO_PATTERN_SEQUENTIAL',
+  random: 'DITTO_PATTERN_RANDOM',
+  append: 'DITTO_PATTERN_APPEND',
+} as const;
 
 const batchEnum = { request: 'DITTO_BATCH_REQUEST', loop: 'DITTO_BATCH_LOOP' } as const;
 

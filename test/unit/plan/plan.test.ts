@@ -134,6 +134,33 @@ test('syncs recorded against files are planned (redis appendfsync: fdatasync aft
   assert.equal(ops.get('file_write')?.perRequest, 0.4655);
 });
 
+test('writes that grew the original file append; writes in place and reads keep their offsets', () => {
+  const aof = profile('redis-aof');
+  const withExtending = (fraction: number, name = 'write'): Profile => ({
+    ...aof,
+    syscalls: aof.syscalls.map((s) => ({
+      ...s,
+      syscalls: s.syscalls.map((e) =>
+        e.target === 'file' && e.offsets
+          ? { ...e, name, offsets: { ...e.offsets, extendingFraction: fraction } }
+          : e,
+      ),
+    })),
+  });
+  const fileOp = (p: Profile) =>
+    planClone(p)
+      .classes.find((c) => c.name === 'set')
+      ?.syscalls.find((s) => s.op.startsWith('file_'));
+  assert.equal(fileOp(withExtending(1))?.pattern, 'append');
+  assert.equal(fileOp(withExtending(1, 'pwrite64'))?.pattern, 'append');
+  assert.equal(fileOp(withExtending(0.4))?.pattern, 'sequential');
+  // A read at the end of a file reads nothing: reads never append.
+  assert.equal(fileOp(withExtending(1, 'read'))?.op, 'file_read');
+  assert.equal(fileOp(withExtending(1, 'read'))?.pattern, 'sequential');
+  // Profiles made before the fraction was recorded: none grew.
+  assert.equal(fileOp(aof)?.pattern, 'sequential');
+});
+
 test('a write and sync made as often as the readiness waits are made once per loop pass, per-request otherwise', () => {
   const aof = profile('redis-aof');
   const set = (p: Profile) => planClone(p).classes.find((c) => c.name === 'set')?.syscalls ?? [];

@@ -63,6 +63,7 @@ test('redis-aof set: appends to a regular file sequentially and fdatasyncs it', 
   const { trace } = recordedRun('redis-aof-set');
   const file = trace.files.find((f) => f.name === 'write');
   assert.ok(file && file.sequential > 100 * file.random);
+  assert.equal(file.extending, file.sequential + file.random);
   assert.ok(file.maxFileSize > 1_000_000);
   assert.ok(trace.syscalls.some((s) => s.name === 'fdatasync' && s.count > 100));
 });
