@@ -55,8 +55,7 @@ function flagOverrides(flags: CliLoadFlags): Partial<LoadOptions> {
   if (flags.qps !== undefined) o.rate = flags.qps;
   if (flags.closed) o.rate = 0;
   if (flags.duration !== undefined) o.durationS = parseDurationS(flags.duration, '--duration');
-  if (flags.warmup !== undefined)
-    o.warmupS = flags.warmup === '0' ? 0 : parseDurationS(flags.warmup, '--warmup');
+  if (flags.warmup !== undefined) o.warmupS = parseDurationS(flags.warmup, '--warmup', { allowZero: true });
   if (flags.connections !== undefined) o.connections = flags.connections;
   if (flags.threads !== undefined) o.threads = flags.threads;
   if (flags.depth !== undefined) o.depth = flags.depth;
