@@ -1,5 +1,6 @@
 /* Connections: input buffering, answering complete requests in order, and the blocking per-connection loop. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,9 +13,23 @@
 /* A request never needs more than a maximal line plus a maximal value and their framing. */
 #define MAX_INPUT (DITTO_MAX_LINE + DITTO_MAX_VALUE + 4096)
 
+/* Closed connections kept with their buffers for the next ones, last closed first (the warmest lines), as servers
+ * keep theirs (nginx's free connection list, memcached's per-descriptor connections). Allocating each anew put
+ * fresh heap lines on every new connection's path: ~100 L2 misses per batch of new connections in nginx's clone,
+ * where nginx had a few. Buffers beyond SPARE_BUFFER (a large request's or response's) are not kept. */
+#define SPARE_MAX 256
+#define SPARE_BUFFER (READ_CHUNK * 4)
+static conn *spares[SPARE_MAX];
+static int spare_count;
+static pthread_mutex_t spares_lock = PTHREAD_MUTEX_INITIALIZER;
+
 conn *conn_new(int fd)
 {
-    conn *c = calloc(1, sizeof *c);
+    pthread_mutex_lock(&spares_lock);
+    conn *c = spare_count ? spares[--spare_count] : NULL;
+    pthread_mutex_unlock(&spares_lock);
+    if (!c)
+        c = calloc(1, sizeof *c);
     if (!c)
         die("allocating a connection");
     c->fd = fd;
@@ -24,9 +39,27 @@ conn *conn_new(int fd)
 void conn_free(conn *c)
 {
     close(c->fd);
-    free(c->in);
-    out_free(&c->out);
-    free(c);
+    if (c->in_cap > SPARE_BUFFER) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+    c->in_len = 0;
+    if (c->out.cap > SPARE_BUFFER)
+        out_free(&c->out);
+    c->out.len = c->out.sent = c->out.nseg = c->out.seg_done = 0;
+    c->out.seg_sent = 0;
+    c->close_after = c->waiting_out = 0;
+    pthread_mutex_lock(&spares_lock);
+    int kept = spare_count < SPARE_MAX;
+    if (kept)
+        spares[spare_count++] = c;
+    pthread_mutex_unlock(&spares_lock);
+    if (!kept) {
+        free(c->in);
+        out_free(&c->out);
+        free(c);
+    }
 }
 
 /* One receive with the planned call. */

@@ -24,6 +24,7 @@ import { parseRedisBenchmarkCsv } from '../../src/collect/load/redis-benchmark.t
 import { runDittoLoad } from '../../src/collect/load/run.ts';
 import { parseWrkOutput } from '../../src/collect/load/wrk.ts';
 import { parseStatus } from '../../src/collect/procfs/parse.ts';
+import { parseCallgrind } from '../../src/collect/valgrind/callgrind.ts';
 import { cacheRunPlan } from '../../src/collect/valgrind/geometry.ts';
 import { dittoLoadDriver, profileCpuBody } from '../../src/collect/valgrind/runner.ts';
 import { emitCloneBuild, runtimeSourceFiles } from '../../src/emit/runtime/build.ts';
@@ -405,6 +406,53 @@ test('syscalls per request follow the plan: 1 fdatasync and 1 pwrite per set, 0.
   assert.ok(Math.abs(calls('fdatasync') - sets) <= 8, `fdatasync ${calls('fdatasync')} for ${sets} sets`);
   assert.ok(Math.abs(calls('pwrite64') - sets) <= 8, `pwrite ${calls('pwrite64')} for ${sets} sets`);
   assert.ok(Math.abs(calls('pread64') / gets - 0.5) < 0.05, `pread ${calls('pread64')} for ${gets} gets`);
+});
+
+test('new connections reuse closed ones with their buffers: nothing is allocated once one is spare', async () => {
+  const dir = await buildClone(smallPlan('memcached', models[1]!));
+  const dumps = join(work, 'callgrind-connections');
+  mkdirSync(dumps);
+  const clone = await startClone(dir, [
+    'valgrind',
+    '--tool=callgrind',
+    '--dump-instr=yes',
+    '--compress-strings=no',
+    '--compress-pos=no',
+    `--callgrind-out-file=${dumps}/cg.%p`,
+    `--vgdb-prefix=${dumps}/vgdb`,
+  ]);
+  // One get per connection, then quit: the clone closes it.
+  const churn = async () => {
+    for (let i = 0; i < 20; i++) {
+      const { reply, closed } = await exchange(clone.port, 'get k\r\nquit\r\n', 5000);
+      assert.ok(closed && reply.endsWith('END\r\n'), reply);
+    }
+  };
+  let calls: { callee: string; count: number }[] = [];
+  try {
+    await churn();
+    const pid = String(clone.process.pid);
+    // callgrind_control exits 0 even when it finds no process: the dump's absence tells.
+    const control = (what: string) =>
+      run('callgrind_control', [`--vgdb-prefix=${dumps}/vgdb`, what, pid], { timeoutMs: 30_000 });
+    await control('-z');
+    await churn();
+    await control('-d');
+    const dump = readdirSync(dumps).find((f) => f.endsWith('.1'));
+    assert.ok(dump, `no window dump in ${readdirSync(dumps).join(' ')}`);
+    const profile = parseCallgrind(readFileSync(join(dumps, dump), 'utf8'));
+    calls = profile.calls.map((c) => ({
+      callee: profile.functions[c.callee]?.split('\0')[1] ?? '',
+      count: c.count,
+    }));
+  } finally {
+    await clone.process.stop({ signal: 'SIGTERM', graceMs: 10_000 });
+  }
+  const allocations = calls
+    .filter((c) => /^(malloc|calloc|realloc)$/.test(c.callee))
+    .reduce((n, c) => n + c.count, 0);
+  assert.ok(calls.length > 0, 'the window holds no calls');
+  assert.equal(allocations, 0, `${allocations} allocations for 20 new connections`);
 });
 
 test('appending writes grow the data file by what they write, through an append-only descriptor', async () => {
