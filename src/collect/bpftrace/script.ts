@@ -8,9 +8,10 @@
 /** Numeric kinds used in map keys; the parser maps them back to names. */
 export const fdKindCodes = { socket: 1, file: 2, other: 3 } as const;
 
-/** Syscalls whose size and fd kind are recorded, grouped by the argument that holds the requested size. */
 /** O_APPEND in a file's f_flags (x86-64 Linux). */
 const oAppend = 0x400;
+
+/** Syscalls whose size and fd kind are recorded, grouped by the argument that holds the requested size. */
 const sizedByCount = ['read', 'write'];
 const positional = ['pread64', 'pwrite64'];
 const vectored = ['readv', 'writev', 'sendmsg', 'recvmsg'];
