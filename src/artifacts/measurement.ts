@@ -16,6 +16,11 @@ export const simulatedSchema = z.strictObject({
   branchMispredictRate: nonNegative.nullable(),
   conditionalMispredictRate: nonNegative.nullable().default(null),
   indirectMispredictRate: nonNegative.nullable().default(null),
+  /** Misses per 1000 instructions at each level (absent from measurements made before they were kept). */
+  mpki: z
+    .strictObject({ l1i: nonNegative, l1d: nonNegative, l2: nonNegative, llc: nonNegative })
+    .nullable()
+    .default(null),
 });
 
 export const measurementSchema = z.strictObject({

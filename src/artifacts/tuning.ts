@@ -9,6 +9,11 @@ export const tuningMetricSchema = z.strictObject({
   relError: z.number().nullable(),
   /** The error this metric must reach (DESIGN.md §4 / issue goals). */
   goal: z.number().nonnegative(),
+  /**
+   * The events the metric counts are too few, in the original and the clone alike, for its ratio to mean anything
+   * or to matter (metrics.ts): the tuner neither steers on it nor scores it. The comparison still judges it.
+   */
+  negligible: z.boolean().default(false),
 });
 
 export const tuningSchema = z.strictObject({

@@ -217,6 +217,7 @@ export async function measureService(
       branchMispredictRate: p.branchMispredictRate,
       conditionalMispredictRate: p.conditionalMispredictRate,
       indirectMispredictRate: p.indirectMispredictRate,
+      mpki: p.mpki,
     }));
   }
   return { schemaVersion: 1, role, protocol: spec.protocol, ...native, simulated };

@@ -73,11 +73,11 @@ export function metricRatio(o: Observation, metric: string): number | undefined 
   return rows.reduce((s, m) => s + m.clone / m.original, 0) / rows.length;
 }
 
-/** Every row of the metric is within its goal. */
+/** Every row of the metric is within its goal, or counts too few events to say (metrics.ts). */
 export function withinGoal(o: Observation, metric: string): boolean {
   return o.metrics
     .filter((m) => m.metric === metric)
-    .every((m) => m.relError !== null && m.relError <= m.goal + 1e-12);
+    .every((m) => m.negligible || (m.relError !== null && m.relError <= m.goal + 1e-12));
 }
 
 /** The judged metrics the pairings tune (those measured; parts of a judged metric only steer their knob). */
@@ -93,6 +93,7 @@ export function tunedMetrics(o: Observation, pairings: readonly KnobPairing[]): 
  */
 export function score(o: Observation, pairings: readonly KnobPairing[]): number {
   return tunedMetrics(o, pairings).reduce((s, m) => {
+    if (m.negligible) return s;
     const excess = m.relError === null ? 10 : m.goal > 0 ? m.relError / m.goal : m.relError > 0 ? 10 : 1;
     return s + Math.log(Math.max(1, excess));
   }, 0);

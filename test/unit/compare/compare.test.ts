@@ -38,6 +38,7 @@ const measurement = (scale: number): Measurement => ({
       branchMispredictRate: 0.03,
       conditionalMispredictRate: 0.025,
       indirectMispredictRate: 0.2 * scale,
+      mpki: null,
     },
   ],
 });

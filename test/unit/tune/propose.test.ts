@@ -33,6 +33,7 @@ function observe(model: Model, knobs: Knobs): Observation {
         clone,
         relError: Math.abs(clone - original) / original,
         goal: goalOf(p.metric),
+        negligible: false,
       };
     }),
   );
@@ -250,6 +251,22 @@ test('a metric within its goal keeps its knob; the others move', () => {
   const next = proposeKnobs([observe(model, {})]);
   assert.equal(next['body.dcacheBeyondL1'], undefined);
   assert.ok((next['body.instructions'] ?? 1) < 1);
+});
+
+test('a metric too rare to mean anything keeps its knob, and counts neither in the score nor in convergence', () => {
+  const llc = knobPairings.find((x) => x.metric === 'llc_miss_rate');
+  assert.ok(llc);
+  // The LLC ratio 3.5 times the original's, on a dozen misses per window (nginx).
+  const rare = (o: Observation): Observation => ({
+    ...o,
+    metrics: o.metrics.map((m) => (m.metric === llc.metric ? { ...m, negligible: true } : m)),
+  });
+  const off = rare(observeAt(llc, 1, 3.5));
+  assert.equal(proposeKnobs([off])[llc.knob], undefined);
+  assert.equal(stopReason([off], proposeKnobs([off]), { seconds: 1 }, budget), 'converged');
+  assert.equal(bestIteration([off, observeAt(llc, 1, 1)], knobPairings), 0);
+  // The same ratio on misses that count is steered on.
+  assert.ok((proposeKnobs([observeAt(llc, 1, 3.5)])[llc.knob] ?? 1) < 1);
 });
 
 test('a part of a judged metric steers its knob, but counts neither in the score nor in convergence', () => {
