@@ -354,24 +354,29 @@ test('protocol details: pipelining in order, multi-get, noreply, quit, HEAD, Con
   }
 });
 
-test('syscalls per request follow the plan: 1 fdatasync and 1 pwrite per set, 0.5 pread per get', async () => {
+type FileOps = ClonePlan['classes'][number]['syscalls'];
+
+/** A memcached plan (dispatch model) whose gets and sets make the given file ops. */
+function fileOpsPlan(gets: FileOps, sets: FileOps): ClonePlan {
   const base = smallPlan('memcached', models[0]!);
-  const plan: ClonePlan = {
+  const [get, set] = base.classes;
+  return {
     ...base,
     classes: [
-      {
-        ...base.classes[0]!,
-        syscalls: [{ op: 'file_pread', perRequest: 0.5, bytes: 4096, pattern: 'random', batch: 'request' }],
-      },
-      {
-        ...base.classes[1]!,
-        syscalls: [
-          { op: 'file_pwrite', perRequest: 1, bytes: 512, pattern: 'sequential', batch: 'request' },
-          { op: 'fdatasync', perRequest: 1, bytes: 0, pattern: 'sequential', batch: 'request' },
-        ],
-      },
+      { ...get!, syscalls: gets },
+      { ...set!, syscalls: sets },
     ],
   };
+}
+
+test('syscalls per request follow the plan: 1 fdatasync and 1 pwrite per set, 0.5 pread per get', async () => {
+  const plan = fileOpsPlan(
+    [{ op: 'file_pread', perRequest: 0.5, bytes: 4096, pattern: 'random', batch: 'request' }],
+    [
+      { op: 'file_pwrite', perRequest: 1, bytes: 512, pattern: 'sequential', batch: 'request' },
+      { op: 'fdatasync', perRequest: 1, bytes: 0, pattern: 'sequential', batch: 'request' },
+    ],
+  );
   const dir = await buildClone(plan);
   const out = join(work, 'strace.txt');
   const clone = await startClone(dir, [
@@ -456,20 +461,13 @@ test('new connections reuse closed ones with their buffers: nothing is allocated
 });
 
 test('appending writes grow the data file by what they write, through an append-only descriptor', async () => {
-  const base = smallPlan('memcached', models[0]!);
-  const plan: ClonePlan = {
-    ...base,
-    classes: [
-      base.classes[0]!,
-      {
-        ...base.classes[1]!,
-        syscalls: [
-          { op: 'file_write', perRequest: 1, bytes: 300, pattern: 'append', batch: 'request' },
-          { op: 'file_pwrite', perRequest: 1, bytes: 200, pattern: 'append', batch: 'request' },
-        ],
-      },
+  const plan = fileOpsPlan(
+    [],
+    [
+      { op: 'file_write', perRequest: 1, bytes: 300, pattern: 'append', batch: 'request' },
+      { op: 'file_pwrite', perRequest: 1, bytes: 200, pattern: 'append', batch: 'request' },
     ],
-  };
+  );
   const dir = await buildClone(plan);
   const out = join(work, 'strace-append.txt');
   const clone = await startClone(dir, [
