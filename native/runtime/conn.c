@@ -47,8 +47,7 @@ void conn_free(conn *c)
     c->in_len = 0;
     if (c->out.cap > SPARE_BUFFER)
         out_free(&c->out);
-    c->out.len = c->out.sent = c->out.nseg = c->out.seg_done = 0;
-    c->out.seg_sent = 0;
+    out_clear(&c->out);
     c->close_after = c->waiting_out = 0;
     pthread_mutex_lock(&spares_lock);
     int kept = spare_count < SPARE_MAX;

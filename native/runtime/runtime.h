@@ -97,6 +97,8 @@ void out_payload(outbuf *o, ditto_thread *t, ditto_class_id cls, uint64_t n);
 /* 1: all sent; 0: the socket would block; -1: the peer is gone. */
 int out_flush(outbuf *o, int fd, int data_fd);
 int out_pending(const outbuf *o);
+/* Empties the buffer and keeps its memory. */
+void out_clear(outbuf *o);
 void out_free(outbuf *o);
 
 typedef struct {

@@ -515,8 +515,14 @@ int out_flush(outbuf *o, int fd, int data_fd)
         if (n <= 0)
             return -1;
     }
-    o->len = o->sent = o->nseg = o->seg_done = 0;
+    out_clear(o);
     return 1;
+}
+
+void out_clear(outbuf *o)
+{
+    o->len = o->sent = o->nseg = o->seg_done = 0;
+    o->seg_sent = 0;
 }
 
 void out_free(outbuf *o)

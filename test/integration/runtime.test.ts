@@ -69,6 +69,11 @@ async function startClone(dir: string, wrapper: string[] = []): Promise<Clone> {
   return { process, port };
 }
 
+/** A wrapper that traces the clone's processes and threads for `calls` (strace's `trace=` list) into `out`. */
+function strace(out: string, calls: string, ...flags: string[]): string[] {
+  return ['strace', '-f', '-qq', ...flags, '-o', out, '-e', calls];
+}
+
 async function stopClone(clone: Clone): Promise<number> {
   const started = performance.now();
   const exit = await clone.process.stop({ signal: 'SIGTERM', graceMs: 3000 });
@@ -379,16 +384,7 @@ test('syscalls per request follow the plan: 1 fdatasync and 1 pwrite per set, 0.
   );
   const dir = await buildClone(plan);
   const out = join(work, 'strace.txt');
-  const clone = await startClone(dir, [
-    'strace',
-    '-f',
-    '-qq',
-    '-c',
-    '-o',
-    out,
-    '-e',
-    'trace=fdatasync,pwrite64,pread64',
-  ]);
+  const clone = await startClone(dir, strace(out, 'trace=fdatasync,pwrite64,pread64', '-c'));
   let sets = 0;
   let gets = 0;
   try {
@@ -470,16 +466,7 @@ test('appending writes grow the data file by what they write, through an append-
   );
   const dir = await buildClone(plan);
   const out = join(work, 'strace-append.txt');
-  const clone = await startClone(dir, [
-    'strace',
-    '-f',
-    '-qq',
-    '-y',
-    '-o',
-    out,
-    '-e',
-    'trace=openat,write,pwrite64',
-  ]);
+  const clone = await startClone(dir, strace(out, 'trace=openat,write,pwrite64', '-y'));
   // This clone's scratch directory: the only one left (a clone removes its own when it exits).
   const dataFile = () => {
     const scratch = readdirSync(work).filter((f) => f.startsWith('ditto-clone-'));
@@ -533,15 +520,7 @@ test('loop-pass ops: each event-loop pass writes its sets in one call and syncs 
   };
   const dir = await buildClone(plan);
   const out = join(work, 'strace-pass.txt');
-  const clone = await startClone(dir, [
-    'strace',
-    '-f',
-    '-qq',
-    '-o',
-    out,
-    '-e',
-    'trace=epoll_wait,write,fdatasync',
-  ]);
+  const clone = await startClone(dir, strace(out, 'trace=epoll_wait,write,fdatasync'));
   let sets = 0;
   try {
     const load = await runDittoLoad(
@@ -594,16 +573,7 @@ function syscallPlan(
 async function syscallsPerRequest(plan: ClonePlan, names: string[]): Promise<Record<string, number>> {
   const dir = await buildClone(plan);
   const out = join(work, `strace-${cloneCount}.txt`);
-  const clone = await startClone(dir, [
-    'strace',
-    '-f',
-    '-qq',
-    '-c',
-    '-o',
-    out,
-    '-e',
-    `trace=${names.join(',')}`,
-  ]);
+  const clone = await startClone(dir, strace(out, `trace=${names.join(',')}`, '-c'));
   let requests = 0;
   try {
     const load = await runDittoLoad(loadOptions(clone, plan.protocol, { connections: 2, durationS: 3 }));
