@@ -3,6 +3,7 @@ import type { CacheRunRole } from '../../collect/valgrind/geometry.ts';
 import { platforms } from '../../collect/valgrind/geometry.ts';
 import { branchBehaviour } from './branches.ts';
 import { type CacheRunResult, cacheCurves, platformMissRates } from './cache.ts';
+import { pointerChasing } from './chase.ts';
 import { dependencyDistances } from './dependencies.ts';
 import { instructionMix } from './mix.ts';
 import type { Program } from './program.ts';
@@ -39,6 +40,7 @@ export function analyzeCpuBody(input: CpuBodyInput): CpuBody {
     branches: branchBehaviour(program, requests),
     dependencies: dependencyDistances(program),
     stringOps: stringOps(program, requests),
+    pointerChasing: pointerChasing(program, requests),
     cache: cacheCurves(input.cacheRuns),
     platforms: platformRates,
   });

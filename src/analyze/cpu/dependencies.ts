@@ -22,7 +22,7 @@ interface Graph {
   inProb: Float64Array;
 }
 
-function incoming(program: Program): Graph {
+export function incoming(program: Program): Graph {
   const n = program.nodes.length;
   const counts = new Int32Array(n + 1);
   const totals = new Float64Array(n);

@@ -53,6 +53,8 @@ export interface Semantics {
   /** Register ids read / written: 0–15 general purpose, 16–47 vector (xmm/ymm/zmm N). */
   reads: number[];
   writes: number[];
+  /** Registers that form an explicit memory operand's address (base and index); rip-relative has none. */
+  addressReads: number[];
   string: { op: StringOp; elementBytes: number; rep: boolean } | undefined;
 }
 
@@ -489,6 +491,7 @@ export function semanticsOf(instruction: DecodedInstruction): Semantics {
   const firstEffect = firstOperandEffect(m, ext, ops.length);
   const reads: number[] = [];
   const writes: number[] = [];
+  const addressReads: number[] = [];
   const ignoreOperands = /^(nop|endbr|prefetch)/.test(m) || isString;
   if (!ignoreOperands) {
     const sameRegisters =
@@ -499,6 +502,7 @@ export function semanticsOf(instruction: DecodedInstruction): Semantics {
       const regs = registersIn(op);
       if (isMemory(op)) {
         for (const r of regs) reads.push(r.id);
+        if (m !== 'lea') for (const r of regs) addressReads.push(r.id);
         return;
       }
       if (sameRegisters) {
@@ -534,6 +538,7 @@ export function semanticsOf(instruction: DecodedInstruction): Semantics {
     flow,
     reads: [...new Set(reads)],
     writes: [...new Set(writes)],
+    addressReads: [...new Set(addressReads)],
     string,
   };
 }

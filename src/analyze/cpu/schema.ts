@@ -102,6 +102,20 @@ export const platformMissRatesSchema = z.strictObject({
 });
 export type PlatformMissRates = z.infer<typeof platformMissRatesSchema>;
 
+export const pointerChasingSchema = z.strictObject({
+  /** Instructions that read memory (string ops excluded; pops and returns included) per request. */
+  loadsPerRequest: nonNegative,
+  /** Of those, the expected number whose address came from an earlier load's value (src/analyze/cpu/chase.ts). */
+  chaseLoadsPerRequest: nonNegative,
+  /** Their misses in the per-instruction window's simulated caches (platform A's L1d and L2), all loads and the
+   * chasing ones; null when that window simulated no caches. */
+  l1MissesPerRequest: nonNegative.nullable(),
+  chaseL1MissesPerRequest: nonNegative.nullable(),
+  l2MissesPerRequest: nonNegative.nullable(),
+  chaseL2MissesPerRequest: nonNegative.nullable(),
+});
+export type PointerChasing = z.infer<typeof pointerChasingSchema>;
+
 export const cpuBodySchema = z.strictObject({
   /** Requests served in the measured window(s) and guest instructions counted there. */
   window: z.strictObject({ requests: z.number().int().positive(), instructions: nonNegative }),
@@ -112,6 +126,8 @@ export const cpuBodySchema = z.strictObject({
   branches: branchBehaviourSchema,
   dependencies: dependencyDistancesSchema,
   stringOps: stringOpsSchema,
+  /** Absent from profiles made before it was recorded. */
+  pointerChasing: pointerChasingSchema.nullable().default(null),
   cache: cacheCurvesSchema,
   platforms: z.array(platformMissRatesSchema),
 });

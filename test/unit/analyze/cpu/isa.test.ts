@@ -58,7 +58,12 @@ test('register reads and writes, implicit operands, zero idioms, partial writes'
     ...sem('mov    rax,QWORD PTR [rdi+rsi*8]'),
     reads: [RDI, RSI],
     writes: [RAX],
+    addressReads: [RDI, RSI],
   });
+  // Address registers are those of a memory operand that is accessed: not lea's, not a stored register's.
+  assert.deepEqual(sem('lea    rax,[rdi+rsi*4]').addressReads, []);
+  assert.deepEqual(sem('mov    QWORD PTR [rbx+0x8],rdx').addressReads, [3]);
+  assert.deepEqual(sem('mov    rax,QWORD PTR [rip+0x10]').addressReads, []);
   const add = sem('add    rax,rdx');
   assert.deepEqual([add.reads, add.writes], [[RAX, RDX], [RAX]]);
   const xor = sem('xor    eax,eax');
