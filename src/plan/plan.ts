@@ -203,6 +203,7 @@ function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan 
     },
     dependencies: body.dependencies,
     stringOps: body.stringOps,
+    pointerChasing: body.pointerChasing,
     cache: extendToLlc(body),
   };
 }

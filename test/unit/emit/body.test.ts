@@ -328,3 +328,40 @@ test('apportion keeps the total', () => {
   );
   assert.deepEqual(apportion([0, 0], 5), [0, 0]);
 });
+
+test('profiled chasing misses: the busiest stream missing the L1 lends its loads, as many as the original chased', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  const body = plan.classes[0]?.body;
+  assert.ok(body);
+  const chasing = {
+    loadsPerRequest: 700,
+    chaseLoadsPerRequest: 100,
+    l1MissesPerRequest: 13,
+    chaseL1MissesPerRequest: 6,
+    l2MissesPerRequest: 0.2,
+    chaseL2MissesPerRequest: 0.1,
+  };
+  const options = { instructionScale: 1, chaseShare: undefined, maxRegionBytes: 64 << 20 };
+  const legacy = shapeBody(body, options);
+  assert.equal(legacy.chaseStream, legacy.streams.length - 1);
+  const shape = shapeBody({ ...body, pointerChasing: chasing }, options);
+  const bins = [...shape.streams, ...shape.far];
+  const lender = bins[shape.chaseStream] ?? 0;
+  assert.ok(lender > 32 * 1024 && lender <= 1024 * 1024, String(lender));
+  // Most chasing misses also missing the L2: a lender beyond it.
+  const far = shapeBody({ ...body, pointerChasing: { ...chasing, chaseL2MissesPerRequest: 5 } }, options);
+  const farLender = [...far.streams, ...far.far][far.chaseStream] ?? 0;
+  assert.ok(farLender > 1024 * 1024, String(farLender));
+  // The emitted ring: in a region of the lender's bin, walked by the get body.
+  const chased = {
+    ...plan,
+    classes: plan.classes.map((c, i) =>
+      i === 0 && c.body ? { ...c, body: { ...c.body, pointerChasing: chasing } } : c,
+    ),
+  };
+  const content = emitBodies(chased)[0]?.content ?? '';
+  assert.match(content, new RegExp(`chase \\d+: \\d+ B at \\+\\d+ \\(bin ${lender} B\\)`));
+  const start = content.indexOf(`void ditto_body_class_${plan.classes[0]?.name}(`);
+  const fn = content.slice(start, content.indexOf('\n}\n', start));
+  assert.match(fn, /mov r11, qword ptr \[r11\]/);
+});
