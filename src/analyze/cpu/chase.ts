@@ -7,7 +7,7 @@
 // and was a load): c_1(i) = Σ_p P(p→i)·[p writes r]·[p loads], c_d(i) = Σ_p P(p→i)·[p does not write r]·c_{d−1}(p).
 // A load chases with probability 1 − Π_r (1 − Σ_d c_d(i)) over its address registers. The stack pointer is left out
 // (its last writer is a push, pop, call or ret, not a walk through data).
-import { incoming, maxDistance } from './dependencies.ts';
+import { type Graph, incoming, lastEvent } from './dependencies.ts';
 import { entries, type Program } from './program.ts';
 import type { PointerChasing } from './schema.ts';
 
@@ -17,29 +17,18 @@ const generalRegisters = 16;
 const isLoad = (s: Program['nodes'][number]['semantics']) =>
   (s.mem === 'mem_r' || s.mem === 'mem_rw') && s.string === undefined;
 
-/** Per node, the probability that its last write of `register` (within maxDistance) came from a load. */
-function loadProduced(g: ReturnType<typeof incoming>, writes: Uint8Array, loads: Uint8Array): Float64Array {
+/** Per node, the probability that its last write of a register (within maxDistance) came from a load. */
+function loadProduced(g: Graph, writes: Uint8Array, loads: Uint8Array): Float64Array {
   const total = new Float64Array(g.n);
-  let prev = new Float64Array(g.n);
-  let cur = new Float64Array(g.n);
-  for (let d = 1; d <= maxDistance; d++) {
-    let mass = 0;
-    for (let i = 0; i < g.n; i++) {
-      let sum = 0;
-      const end = g.inStart[i + 1] ?? 0;
-      for (let k = g.inStart[i] ?? 0; k < end; k++) {
-        const p = g.inFrom[k] ?? 0;
-        const q = g.inProb[k] ?? 0;
-        if (d === 1) sum += q * (writes[p] ?? 0) * (loads[p] ?? 0);
-        else if (!writes[p]) sum += q * (prev[p] ?? 0);
-      }
-      cur[i] = sum;
-      total[i] = (total[i] ?? 0) + sum;
-      mass += sum;
-    }
-    if (mass < 1e-12) break;
-    [prev, cur] = [cur, prev];
-  }
+  const origin = writes.map((w, i) => w & (loads[i] ?? 0));
+  lastEvent(
+    g,
+    writes,
+    (_, p) => {
+      for (let i = 0; i < g.n; i++) total[i] = (total[i] ?? 0) + (p[i] ?? 0);
+    },
+    origin,
+  );
   return total;
 }
 

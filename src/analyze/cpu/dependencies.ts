@@ -14,7 +14,7 @@ import type { DependencyDistances } from './schema.ts';
 
 export const maxDistance = 256;
 
-interface Graph {
+export interface Graph {
   n: number;
   /** CSR: incoming edges of node i are inFrom/inProb[inStart[i] .. inStart[i+1]). */
   inStart: Int32Array;
@@ -46,12 +46,15 @@ export function incoming(program: Program): Graph {
   return { n, inStart, inFrom, inProb };
 }
 
-/** Adds, for every node in `at`, weight × P(last event d back) to hist[d − 1], for d = 1 … 256. */
-function accumulate(
+/**
+ * Walks the chain back from every node: at step d, `step(d, p)` gets p(i) = P(the last event before i was exactly d
+ * back and was an origin), for d = 1 … maxDistance (`origin` ⊆ `event`; by default every event is one).
+ */
+export function lastEvent(
   g: Graph,
   event: Uint8Array,
-  targets: { at: Uint8Array; hist: Float64Array }[],
-  weight: Float64Array,
+  step: (d: number, p: Float64Array) => void,
+  origin: Uint8Array = event,
 ): void {
   let prev = new Float64Array(g.n);
   let cur = new Float64Array(g.n);
@@ -63,19 +66,31 @@ function accumulate(
       for (let k = g.inStart[i] ?? 0; k < end; k++) {
         const p = g.inFrom[k] ?? 0;
         const q = g.inProb[k] ?? 0;
-        sum += d === 1 ? q * (event[p] ?? 0) : event[p] ? 0 : q * (prev[p] ?? 0);
+        sum += d === 1 ? q * (origin[p] ?? 0) : event[p] ? 0 : q * (prev[p] ?? 0);
       }
       cur[i] = sum;
       mass += sum;
     }
+    step(d, cur);
+    if (mass < 1e-12) break;
+    [prev, cur] = [cur, prev];
+  }
+}
+
+/** Adds, for every node in `at`, weight × P(last event d back) to hist[d − 1], for d = 1 … 256. */
+function accumulate(
+  g: Graph,
+  event: Uint8Array,
+  targets: { at: Uint8Array; hist: Float64Array }[],
+  weight: Float64Array,
+): void {
+  lastEvent(g, event, (d, cur) => {
     for (const t of targets) {
       let binMass = 0;
       for (let i = 0; i < g.n; i++) if (t.at[i]) binMass += (weight[i] ?? 0) * (cur[i] ?? 0);
       t.hist[d - 1] = (t.hist[d - 1] ?? 0) + binMass;
     }
-    if (mass < 1e-12) break;
-    [prev, cur] = [cur, prev];
-  }
+  });
 }
 
 function normalize(hist: Float64Array, total: number): { bins: number[]; beyond: number } {
