@@ -27,10 +27,9 @@
 //   advances by the stream's exact share of lines (its operands, that share rounded up, re-touch the last
 //   line of the run before by the fraction): a counter load, an `lea` and a mask per operand and an `add` per
 //   run, taken from the mix (block.ts). Region sizes are solved so that a line's reuse distance (its own
-//   region plus what the other streams touch meanwhile) falls in the bin (regions.ts). A share of one stream's
-//   loads chase pointers through a random ring (r11) sized for that stream's bin: as many as the original's
-//   chasing loads that missed the L1, from a stream that misses it (chaseTarget); without them in the profile,
-//   a share of the largest own-cursor stream's. Taken branches never skip a far operand.
+//   region plus what the other streams touch meanwhile) falls in the bin (regions.ts). A share of the loads of
+//   the largest own-cursor stream chase pointers through a random ring (r11). Taken branches never skip a far
+//   operand.
 // * The mix, branches and dependency histograms shape the instructions of each loop body (block.ts).
 
 import type { StringOp } from '../../analyze/cpu/isa.ts';
@@ -265,14 +264,13 @@ function chaseTarget(
   plan: BodyPlan,
   memory: readonly MemoryTarget[],
   bins: readonly number[],
-  ownStreams: number,
   movLoads: number,
   knob: number | undefined,
 ): { stream: number; share: number } {
-  const unprofiled = { stream: ownStreams - 1, share: knob ?? defaultChaseShare };
+  const legacy = { stream: Math.min(registerStreams, bins.length) - 1, share: knob ?? defaultChaseShare };
   const chasing = plan.pointerChasing;
   const misses = chasing?.chaseL1MissesPerRequest ?? 0;
-  if (!chasing || misses <= 0) return unprofiled;
+  if (!chasing || misses <= 0) return legacy;
   const beyondL2 = (chasing.chaseL2MissesPerRequest ?? 0) > 0.5 * misses;
   const loadsOf = (s: number) =>
     movLoads * memory.reduce((sum, m) => (m.kind === 'stream' && m.stream === s ? sum + m.share : sum), 0);
@@ -281,7 +279,7 @@ function chaseTarget(
     const fits = bin > cacheTiers.l1 && (beyondL2 ? bin > cacheTiers.l2 : bin <= cacheTiers.l2);
     if (fits && loadsOf(s) > (best < 0 ? 0 : loadsOf(best))) best = s;
   });
-  if (best < 0) return unprofiled;
+  if (best < 0) return legacy;
   return { stream: best, share: knob ?? Math.min(1, misses / loadsOf(best)) };
 }
 
@@ -310,14 +308,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
   // Only plain loads (a general-purpose `mov` from memory) can become chasing loads (block.ts).
   const movLoadShare =
     (plan.mix.categories['base.mov.uncond.mem_r'] ?? 0) / Math.max(1e-12, memoryOperandShare(plan));
-  const chase = chaseTarget(
-    plan,
-    memory,
-    [...streams, ...far],
-    streams.length,
-    operands * movLoadShare,
-    options.chaseShare,
-  );
+  const chase = chaseTarget(plan, memory, [...streams, ...far], operands * movLoadShare, options.chaseShare);
   const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
   // Each far access computes its position first (a load of its stream's counter, an `lea` and an `and`,
   // block.ts), wherever it lands: those are part of the invocation's loads and integer arithmetic, so the mix every

@@ -342,8 +342,8 @@ test('profiled chasing misses: the busiest stream missing the L1 lends its loads
     chaseL2MissesPerRequest: 0.1,
   };
   const options = { instructionScale: 1, chaseShare: undefined, maxRegionBytes: 64 << 20 };
-  const unprofiled = shapeBody(body, options);
-  assert.equal(unprofiled.chaseStream, unprofiled.streams.length - 1);
+  const legacy = shapeBody(body, options);
+  assert.equal(legacy.chaseStream, legacy.streams.length - 1);
   const shape = shapeBody({ ...body, pointerChasing: chasing }, options);
   const bins = [...shape.streams, ...shape.far];
   const lender = bins[shape.chaseStream] ?? 0;
