@@ -7,7 +7,6 @@ import {
   cacheCurvesSchema,
   dependencyDistancesSchema,
   instructionMixSchema,
-  pointerChasingSchema,
   stringOpsSchema,
 } from '../analyze/cpu/schema.ts';
 import { protocolSchema } from '../spec/target-spec.ts';
@@ -26,8 +25,6 @@ export const bodyPlanSchema = z.strictObject({
   branches: branchBehaviourSchema,
   dependencies: dependencyDistancesSchema,
   stringOps: stringOpsSchema,
-  /** The profiled loads that chase pointers and their misses; null for profiles without them. */
-  pointerChasing: pointerChasingSchema.nullable().default(null),
   cache: cacheCurvesSchema,
 });
 export type BodyPlan = z.infer<typeof bodyPlanSchema>;

@@ -203,7 +203,6 @@ function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan 
     },
     dependencies: body.dependencies,
     stringOps: body.stringOps,
-    pointerChasing: body.pointerChasing,
     cache: extendToLlc(body),
   };
 }

@@ -74,8 +74,6 @@ export interface BlockInput {
   streams: number;
   /** Window streams positioned from the far counters. */
   farStreams: number;
-  /** The stream whose loads chase in share chaseShare (-1: none). */
-  chaseStream: number;
   chaseShare: number;
   branches: BranchBehaviour;
   dependencies: DependencyDistances;
@@ -114,7 +112,7 @@ export function generateBlock(input: BlockInput): BlockBody {
   const raw = new Distances(deps.raw);
   const war = new Distances(deps.war);
   const waw = new Distances(deps.waw);
-  const chasing = input.chaseShare > 0 && input.streams > 0 && input.chaseStream >= 0;
+  const chasing = input.chaseShare > 0 && input.streams > 0;
   const windows = input.streams + input.farStreams;
   const chaseStream = windows;
   const gp = new Allocator(gpPool, raw, war, waw, random);
@@ -269,8 +267,8 @@ export function generateBlock(input: BlockInput): BlockBody {
       return pickReuse(1) ?? windowRef(0);
     }
     if (target.kind === 'stream') {
-      // The lending stream gives a share of its loads to the pointer-chase ring.
-      if (load && chasing && target.stream === input.chaseStream && random.next() < input.chaseShare)
+      // The largest stream lends a share of its loads to the pointer-chase ring.
+      if (load && chasing && target.stream === input.streams - 1 && random.next() < input.chaseShare)
         return 'chase';
       return windowRef(target.stream);
     }

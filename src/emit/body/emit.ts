@@ -29,8 +29,7 @@ import { solveRegions } from './regions.ts';
 /** Knobs read from plan.knobs (1 = as profiled unless noted). */
 export const bodyKnobs = {
   instructions: 'body.instructions',
-  /** Share of the lending stream's loads that chase pointers (absolute; default: from the profiled chasing misses,
-   * else 0.3 of the largest own-cursor stream's, layout.ts). */
+  /** Share of the largest stream's loads that chase pointers (absolute, default 0.3). */
   pointerChase: 'body.pointerChase',
   /** Largest data region in MiB (absolute, default 64). */
   maxRegionMiB: 'body.maxRegionMiB',
@@ -76,7 +75,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const plan = tunedBody(profiled, knobs);
   const shape = shapeBody(plan, {
     instructionScale: knobs[bodyKnobs.instructions] ?? 1,
-    chaseShare: knobs[bodyKnobs.pointerChase],
+    chaseShare: knobs[bodyKnobs.pointerChase] ?? 0.3,
     maxRegionBytes: (knobs[bodyKnobs.maxRegionMiB] ?? 64) * 1024 * 1024,
   });
   const own = shape.streams.length;
@@ -133,7 +132,6 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
           memory: shape.memory,
           streams: own,
           farStreams: shape.far.length,
-          chaseStream: shape.chaseStream,
           chaseShare: shape.chaseShare,
           branches: plan.branches,
           dependencies: plan.dependencies,
@@ -335,7 +333,7 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
     const regions = code.regions
       .map((r, i) =>
         r
-          ? ` *   ${r.kind} ${i}: ${r.bytes} B at +${r.offset} (bin ${[...s.streams, ...s.far][r.kind === 'chase' ? s.chaseStream : i]} B)`
+          ? ` *   ${r.kind} ${i}: ${r.bytes} B at +${r.offset} (bin ${[...s.streams, ...s.far][i] ?? s.streams.at(-1)} B)`
           : '',
       )
       .filter((x) => x)

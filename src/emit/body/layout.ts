@@ -115,9 +115,7 @@ export interface BodyShape {
   far: number[];
   /** Per far stream, its accesses per invocation (each a new line). */
   farAccesses: number[];
-  /** The stream (index into streams then far) that lends a share of its loads to the pointer-chase ring. */
-  chaseStream: number;
-  /** That share of its loads chases pointers. */
+  /** Share of the largest register stream's loads that chase pointers. */
   chaseShare: number;
   blocks: BlockShape[];
 }
@@ -245,50 +243,8 @@ export function memoryTargets(
 export interface ShapeOptions {
   /** Multiplies the planned instruction count (tuning knob). */
   instructionScale: number;
-  /** Share of the lending stream's loads that chase (tuning knob); without it, from the profiled chasing misses. */
-  chaseShare: number | undefined;
+  chaseShare: number;
   maxRegionBytes: number;
-}
-
-/** The largest own-cursor stream lends its loads when the profile has no chasing misses to place. */
-const defaultChaseShare = 0.3;
-
-/**
- * Which stream lends loads to the pointer-chase ring, and what share of them. The ring takes its lender's bin, so
- * its loads miss where the lender's do: the profiled loads that chase and miss the L1 (platform A's) go to the
- * busiest stream whose bin misses the L1, and beyond the L2 when most of them miss that too. A miss that waits for
- * the load before it costs its whole latency on real hardware (src/analyze/cpu/chase.ts); independent misses and
- * streams overlap.
- */
-function chaseTarget(
-  plan: BodyPlan,
-  memory: readonly MemoryTarget[],
-  bins: readonly number[],
-  movLoads: number,
-  knob: number | undefined,
-): { stream: number; share: number } {
-  const legacy = { stream: Math.min(registerStreams, bins.length) - 1, share: knob ?? defaultChaseShare };
-  const chasing = plan.pointerChasing;
-  const misses = chasing?.chaseL1MissesPerRequest ?? 0;
-  if (!chasing || misses <= 0) return legacy;
-  const beyondL2 = (chasing.chaseL2MissesPerRequest ?? 0) > 0.5 * misses;
-  const loadsOf = (s: number) =>
-    movLoads * memory.reduce((sum, m) => (m.kind === 'stream' && m.stream === s ? sum + m.share : sum), 0);
-  let best = -1;
-  bins.forEach((bin, s) => {
-    const fits = bin > cacheTiers.l1 && (beyondL2 ? bin > cacheTiers.l2 : bin <= cacheTiers.l2);
-    if (fits && loadsOf(s) > (best < 0 ? 0 : loadsOf(best))) best = s;
-  });
-  if (best < 0) return legacy;
-  return { stream: best, share: knob ?? Math.min(1, misses / loadsOf(best)) };
-}
-
-/** Share of instructions with an explicit memory operand (string ops, calls and returns access memory implicitly). */
-function memoryOperandShare(plan: BodyPlan): number {
-  return Object.entries(plan.mix.categories).reduce((s, [k, v]) => {
-    const c = parseCategory(k, v);
-    return s + (c && c.mem !== 'no_mem' && !['call', 'ret', 'string'].includes(c.cls) ? v : 0);
-  }, 0);
 }
 
 export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
@@ -303,12 +259,13 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
   const catTotal = categories.reduce((s, c) => s + c.share, 0);
   for (const c of categories) c.share = catTotal > 0 ? c.share / catTotal : 0;
   // Explicit memory operands per invocation (string ops, calls and returns access memory implicitly).
-  const operands = instructions * memoryOperandShare(plan);
+  const operands =
+    instructions *
+    Object.entries(plan.mix.categories).reduce((s, [k, v]) => {
+      const c = parseCategory(k, v);
+      return s + (c && c.mem !== 'no_mem' && !['call', 'ret', 'string'].includes(c.cls) ? v : 0);
+    }, 0);
   const { memory, streams, far } = memoryTargets(plan, options.maxRegionBytes, operands);
-  // Only plain loads (a general-purpose `mov` from memory) can become chasing loads (block.ts).
-  const movLoadShare =
-    (plan.mix.categories['base.mov.uncond.mem_r'] ?? 0) / Math.max(1e-12, memoryOperandShare(plan));
-  const chase = chaseTarget(plan, memory, [...streams, ...far], operands * movLoadShare, options.chaseShare);
   const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
   // Each far access computes its position first (a load of its stream's counter, an `lea` and an `and`,
   // block.ts), wherever it lands: those are part of the invocation's loads and integer arithmetic, so the mix every
@@ -421,8 +378,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     streams,
     far,
     farAccesses: farShares.map((share) => operands * share),
-    chaseStream: chase.stream,
-    chaseShare: chase.share,
+    chaseShare: options.chaseShare,
     blocks,
   };
 }

@@ -71,9 +71,7 @@ export function solveRegions(
   });
   // The chase ring is walked one line per load.
   advance[windows] = touches[windows] ?? 0;
-  // The chase ring takes its lender's bin.
-  const lent = [...shape.streams, ...shape.far];
-  const bins = [...lent, lent[shape.chaseStream] ?? 2048];
+  const bins = [...shape.streams, ...shape.far, shape.streams.at(-1) ?? 2048];
   const lines = minLines.slice();
   const period = (s: number) => (lines[s] ?? 1) / Math.max(advance[s] ?? 1, 1e-9);
   const held = (t: number, p: number) => Math.min((lines[t] ?? 1) * (usage[t] ?? 1), (touches[t] ?? 0) * p);
