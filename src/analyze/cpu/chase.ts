@@ -8,11 +8,9 @@
 // A load chases with probability 1 − Π_r (1 − Σ_d c_d(i)) over its address registers. The stack pointer is left out
 // (its last writer is a push, pop, call or ret, not a walk through data).
 import { type Graph, incoming, lastEvent } from './dependencies.ts';
+import { generalRegisterCount, RSP } from './isa.ts';
 import { entries, type Program } from './program.ts';
 import type { PointerChasing } from './schema.ts';
-
-const stackPointer = 4;
-const generalRegisters = 16;
 
 const isLoad = (s: Program['nodes'][number]['semantics']) =>
   (s.mem === 'mem_r' || s.mem === 'mem_rw') && s.string === undefined;
@@ -44,8 +42,8 @@ export function pointerChasing(program: Program, requests: number): PointerChasi
     if (isLoad(node.semantics)) loads[i] = 1;
   });
   const chase = new Float64Array(g.n);
-  for (let r = 0; r < generalRegisters; r++) {
-    if (r === stackPointer) continue;
+  for (let r = 0; r < generalRegisterCount; r++) {
+    if (r === RSP) continue;
     const readers: number[] = [];
     program.nodes.forEach((node, i) => {
       if (loads[i] && node.semantics.addressReads.includes(r)) readers.push(i);

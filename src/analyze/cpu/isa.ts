@@ -59,6 +59,8 @@ export interface Semantics {
 }
 
 export const registerCount = 48;
+/** Ids below this are the general-purpose registers (rax … r15). */
+export const generalRegisterCount = 16;
 
 const gp64 = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi'];
 const registers = new Map<string, { id: number; partial: boolean }>();
@@ -70,22 +72,23 @@ gp64.forEach((name, id) => {
   registers.set(base.length === 2 && base[1] === 'x' ? `${base[0]}l` : `${base}l`, { id, partial: true });
   if (base[1] === 'x') registers.set(`${base[0]}h`, { id, partial: true });
 });
-for (let n = 8; n < 16; n++) {
+for (let n = 8; n < generalRegisterCount; n++) {
   registers.set(`r${n}`, { id: n, partial: false });
   registers.set(`r${n}d`, { id: n, partial: false });
   registers.set(`r${n}w`, { id: n, partial: true });
   registers.set(`r${n}b`, { id: n, partial: true });
 }
 for (let n = 0; n < 32; n++) {
-  for (const kind of ['xmm', 'ymm', 'zmm']) registers.set(`${kind}${n}`, { id: 16 + n, partial: false });
+  for (const kind of ['xmm', 'ymm', 'zmm'])
+    registers.set(`${kind}${n}`, { id: generalRegisterCount + n, partial: false });
 }
-for (let n = 0; n < 8; n++) registers.set(`mm${n}`, { id: 16 + n, partial: false });
+for (let n = 0; n < 8; n++) registers.set(`mm${n}`, { id: generalRegisterCount + n, partial: false });
 
 const RAX = 0;
 const RCX = 1;
 const RDX = 2;
 const RBX = 3;
-const RSP = 4;
+export const RSP = 4;
 const RBP = 5;
 const RSI = 6;
 const RDI = 7;
