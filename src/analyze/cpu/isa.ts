@@ -55,6 +55,8 @@ export interface Semantics {
   writes: number[];
   /** Registers that form an explicit memory operand's address (base and index); rip-relative has none. */
   addressReads: number[];
+  /** An atomic read-modify-write of memory: lock-prefixed, or xchg with a memory operand (locked implicitly). */
+  atomic: boolean;
   string: { op: StringOp; elementBytes: number; rep: boolean } | undefined;
 }
 
@@ -542,6 +544,7 @@ export function semanticsOf(instruction: DecodedInstruction): Semantics {
     reads: [...new Set(reads)],
     writes: [...new Set(writes)],
     addressReads: [...new Set(addressReads)],
+    atomic: instruction.prefixes.includes('lock') || (m === 'xchg' && ops.some(isMemory)),
     string,
   };
 }

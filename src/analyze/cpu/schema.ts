@@ -7,6 +7,8 @@ const nonNegative = z.number().nonnegative();
 export const instructionMixSchema = z.strictObject({
   /** `{ext}.{class}.{mem}` (see src/analyze/cpu/isa.ts) → share of dynamic instructions; sums to 1. */
   categories: z.record(z.string(), fraction),
+  /** Share of dynamic instructions that are atomic read-modify-writes (isa.ts); null in profiles made before. */
+  atomicShare: fraction.nullable().default(null),
 });
 export type InstructionMix = z.infer<typeof instructionMixSchema>;
 

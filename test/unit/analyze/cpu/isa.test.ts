@@ -53,6 +53,15 @@ test('mix categories from Intel-syntax operands', () => {
   for (const [text, category] of cases) assert.equal(mixCategory(sem(text)), category, text);
 });
 
+test('atomics: lock-prefixed read-modify-writes and exchanges with memory', () => {
+  assert.equal(sem('lock cmpxchg DWORD PTR [rdi],edx').atomic, true);
+  assert.equal(sem('lock xadd   DWORD PTR [rax+0x10],ecx').atomic, true);
+  assert.equal(sem('xchg   DWORD PTR [rdi],eax').atomic, true);
+  assert.equal(sem('xchg   rax,rdx').atomic, false);
+  assert.equal(sem('add    QWORD PTR [rip+0x10],0x1').atomic, false);
+  assert.equal(sem('cmpxchg DWORD PTR [rdi],edx').atomic, false);
+});
+
 test('register reads and writes, implicit operands, zero idioms, partial writes', () => {
   assert.deepEqual(sem('mov    rax,QWORD PTR [rdi+rsi*8]'), {
     ...sem('mov    rax,QWORD PTR [rdi+rsi*8]'),

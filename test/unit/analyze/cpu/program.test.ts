@@ -38,6 +38,20 @@ test('instruction mix of memcached: fractions sum to 1, integer ALU and moves do
   assert.ok((mix['base.ret.mem_r'] ?? 0) > 0.01);
 });
 
+test("memcached's atomics: its mutexes' lock cmpxchg and unlocking xchg, ~24 per request", () => {
+  const { atomicShare, categories } = instructionMix(program);
+  const instructions = sum(program.nodes.map((n) => n.execs)) / windowRequests;
+  const perRequest = (atomicShare ?? 0) * instructions;
+  assert.ok(perRequest > 18 && perRequest < 30, String(perRequest));
+  // Every exchange with memory is one; the rest are among the integer read-modify-writes.
+  const exchanges = (categories['base.mov.uncond.mem_rw'] ?? 0) * instructions;
+  const rmw = (categories['base.arith.int.mem_rw'] ?? 0) * instructions;
+  assert.ok(
+    exchanges > 5 && perRequest - exchanges > 5 && perRequest - exchanges < rmw,
+    `${exchanges} ${rmw}`,
+  );
+});
+
 test('branches: taken-rate histogram from jcnd counts, mispredict proxy from the branch simulator', () => {
   const b = branchBehaviour(program, windowRequests);
   assert.ok(b.conditionalPerRequest > 400 && b.conditionalPerRequest < 800, String(b.conditionalPerRequest));
