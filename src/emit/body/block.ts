@@ -75,6 +75,9 @@ export interface BlockInput {
   /** Window streams positioned from the far counters. */
   farStreams: number;
   chaseShare: number;
+  /** Share of the integer read-modify-writes of memory to lock (layout.ts), and the locked executions per
+   * invocation that earlier blocks owe (rounding); updated. */
+  locks: { share: number; owed: number };
   branches: BranchBehaviour;
   dependencies: DependencyDistances;
   bodyInstructions: number;
@@ -341,10 +344,11 @@ export function generateBlock(input: BlockInput): BlockBody {
     ins.push({ text: `and ${reg}, {MASK}`, advance: s });
     w.pos += 2;
   });
+  // The counter advances are read-modify-writes of the mix too, and may be locked (counters are 8-byte aligned).
   farAdvance.forEach((lines, k) => {
     if (lines === 0) return;
     ins.push({
-      text: `add qword ptr [r15 + {COUNTER}], ${farAdvanceBytes(lines)}`,
+      text: `${lockNext() ? 'lock ' : ''}add qword ptr [r15 + {COUNTER}], ${farAdvanceBytes(lines)}`,
       far: input.streams + k,
     });
     w.pos++;
@@ -411,7 +415,18 @@ export function generateBlock(input: BlockInput): BlockBody {
     }
     const [ext = 'base', ...rest] = key.split('.');
     const mem = rest.pop() ?? 'no_mem';
-    emitCategory({ w, random, withMemory }, ext, rest.join('.'), mem);
+    emitCategory({ w, random, withMemory, lockNext }, ext, rest.join('.'), mem);
+  }
+
+  /** Whether the next integer read-modify-write of memory is locked: by the executions owed, so that each block's
+   * share follows its iterations and what a block rounds away the next one makes up. */
+  function lockNext(): boolean {
+    const { locks, weight } = input;
+    if (locks.share <= 0) return false;
+    locks.owed += locks.share * weight;
+    if (locks.owed < weight / 2) return false;
+    locks.owed -= weight;
+    return true;
   }
 
   function withMemory(load: boolean, f: (m: string, regs: string[], ref: MemRef) => void): undefined {

@@ -11,6 +11,8 @@ export interface CategoryContext {
   /** Writes the operand's addressing if it needs any (or a pointer-chase load instead), then calls `f` with the
    * operand, the registers it reads and its target. */
   withMemory(load: boolean, f: (m: string, regs: string[], ref: MemRef) => void): undefined;
+  /** Whether the integer read-modify-write of memory being written is locked (asked once per such operand). */
+  lockNext(): boolean;
 }
 
 const conditions = ['e', 'ne', 'b', 'ae', 'l', 'ge', 's', 'ns'];
@@ -105,7 +107,9 @@ function emitBase(c: CategoryContext, cls: string, mem: string, isMem: boolean):
       if (isMem)
         return c.withMemory(false, (m, regs, ref) => {
           const s = w.gp.read(w.pos);
-          w.emit(`${op} qword ptr ${m}, ${s}`, [...regs, s], [], ref);
+          // Operands are 16-byte aligned (print.ts): a locked one never splits a line.
+          const lock = mem === 'mem_rw' && c.lockNext() ? 'lock ' : '';
+          w.emit(`${lock}${op} qword ptr ${m}, ${s}`, [...regs, s], [], ref);
         });
       const s = w.gp.read(w.pos);
       // xor/sub of a register with itself is a zeroing idiom with no input dependence: avoid it.

@@ -81,6 +81,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const own = shape.streams.length;
   const windows = own + shape.far.length;
   const carry = shape.memory.map(() => 0);
+  const locks = { share: shape.lockedShare, owed: 0 };
   // The blocks of one replica make the invocation's indirect jumps, in proportion to their instructions; what the
   // rounding of a block's jumps per iteration leaves is owed by the next. In replicated code the jumps would be
   // hundreds of sites, which alias in valgrind's 512-entry target table and mispredict (redis's clone: 1.4-1.6
@@ -119,6 +120,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
     // knob went from 1 to 1.11 and added cold code, at the same hard-branch share).
     const drawReplica = (): Replica => {
       const owed = carry.slice();
+      const owedLocks = locks.owed;
       // Iterations the body will run: estimated from its planned size, then from the first attempt.
       let runs = Math.max(1, Math.round(b.instructions / b.bodyInstructions));
       const restoreSites = indirectSites.save();
@@ -126,6 +128,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
         owed.forEach((v, i) => {
           carry[i] = v;
         });
+        locks.owed = owedLocks;
         restoreSites();
         return generateBlock({
           categories: shape.categories,
@@ -133,6 +136,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
           streams: own,
           farStreams: shape.far.length,
           chaseShare: shape.chaseShare,
+          locks,
           branches: plan.branches,
           dependencies: plan.dependencies,
           bodyInstructions,
@@ -166,6 +170,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
         body,
         planned,
         carry: carry.slice(),
+        locksOwed: locks.owed,
         restoreSites: indirectSites.save(),
       });
       let planned = b.bodyInstructions;
@@ -195,6 +200,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
       best.carry.forEach((v, i) => {
         carry[i] = v;
       });
+      locks.owed = best.locksOwed;
       best.restoreSites();
       const iterations = iterationsOf(body);
       body.farAdvance.forEach((lines, k) => {

@@ -117,6 +117,8 @@ export interface BodyShape {
   farAccesses: number[];
   /** Share of the largest register stream's loads that chase pointers. */
   chaseShare: number;
+  /** Share of the integer read-modify-writes of memory that are locked (lockedShare). */
+  lockedShare: number;
   blocks: BlockShape[];
 }
 
@@ -379,6 +381,20 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     far,
     farAccesses: farShares.map((share) => operands * share),
     chaseShare: options.chaseShare,
+    lockedShare: lockedShare(plan.mix),
     blocks,
   };
+}
+
+/**
+ * The share of integer read-modify-writes of memory (`base.arith.int.mem_rw`: add, cmpxchg, xadd…) that carry a
+ * lock prefix, so that with the exchanges with memory (`base.mov.uncond.mem_rw`: xchg, locked by itself) the body
+ * makes the profiled atomics. They cost what a service's mutexes and reference counts cost: a full barrier each,
+ * and the line taken from whichever core wrote it last (the data region is shared by all threads).
+ */
+export function lockedShare(mix: BodyPlan['mix']): number {
+  const rmw = mix.categories['base.arith.int.mem_rw'] ?? 0;
+  const exchanges = mix.categories['base.mov.uncond.mem_rw'] ?? 0;
+  if (rmw <= 0 || !mix.atomicShare) return 0;
+  return Math.min(1, Math.max(0, (mix.atomicShare - exchanges) / rmw));
 }

@@ -303,6 +303,28 @@ test('indirect jumps: the planned number per invocation, one or two targets as t
   );
 });
 
+test('atomics: locked read-modify-writes and exchanges make the profiled share, on aligned operands', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  // memcached's get: 24 atomics per request, 9.5 of them exchanges (program.test.ts).
+  const atomicShare = 0.0062;
+  const classes = plan.classes.map((k) =>
+    k.body ? { ...k, body: { ...k.body, mix: { ...k.body.mix, atomicShare } } } : k,
+  );
+  const content = emitBodies({ ...plan, classes, background: [] })[0]?.content ?? '';
+  const plain = emitBodies({ ...plan, background: [] })[0]?.content ?? '';
+  assert.equal((plain.match(/"lock /g) ?? []).length, 0, 'no atomics profiled: no lock prefix');
+  for (const c of plan.classes) {
+    const fn = `class_${c.name}`;
+    const planned = atomicShare * (c.body?.instructions ?? 0);
+    const made = perInvocation(content, fn, /"(lock [a-z]+ qword ptr|xchg qword ptr)/g);
+    assert.ok(Math.abs(made / planned - 1) < 0.15, `${c.name}: ${made} atomics vs ${planned}`);
+  }
+  // Window operands are 16-byte aligned, the far counters 8: no locked operand splits a line.
+  const locked = [...content.matchAll(/"lock [a-z]+ qword ptr \[r15 \+ (?:r[0-9a-z]+ \+ )?(\d+)\]/g)];
+  assert.ok(locked.length > 0);
+  for (const m of locked) assert.equal(Number(m[1]) % 8, 0, m[0]);
+});
+
 test('shape: instruction budget, string ops and memory targets follow the plan', () => {
   const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
   const body = plan.classes[0]?.body;
