@@ -199,11 +199,25 @@ export function memoryTargets(
     0,
     8,
   );
-  let streamBins = foldBins(
-    bounded.filter((b) => b.size > reuseLimitBytes),
-    minMemoryShare,
-    registerStreams + maxFarStreams,
+  // The bins beyond the LLC tier miss every platform's LLC: they make one stream (at the heaviest's size), kept
+  // however light. Folded into one within the LLCs, the misses they stand for would all be gone (redis's clone: 4.6
+  // times the original's LLC miss rate at the LLC knob's 1, none at 0.5, where the share fell below minMemoryShare).
+  const beyondLlc = bounded.filter((b) => b.size > cacheTiers.llc && b.share > 0);
+  const heaviest = beyondLlc.reduce<(typeof beyondLlc)[number] | undefined>(
+    (h, b) => (h && h.share >= b.share ? h : b),
+    undefined,
   );
+  const beyondLlcBins = heaviest
+    ? [{ size: heaviest.size, share: beyondLlc.reduce((s, b) => s + b.share, 0) }]
+    : [];
+  let streamBins = [
+    ...foldBins(
+      bounded.filter((b) => b.size > reuseLimitBytes && b.size <= cacheTiers.llc),
+      minMemoryShare,
+      registerStreams + maxFarStreams - beyondLlcBins.length,
+    ),
+    ...beyondLlcBins,
+  ];
   // Reuse needs lines touched earlier in the iteration: one small stream always exists to provide them.
   if (streamBins.length === 0) streamBins = [{ size: 2 * reuseLimitBytes, share: 0 }];
   const total = [...reuseBins, ...streamBins].reduce((s, b) => s + b.share, 0);

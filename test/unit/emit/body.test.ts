@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { clonePlanSchema } from '../../../src/artifacts/clone-plan.ts';
 import { emitBodies } from '../../../src/emit/body/emit.ts';
-import { shapeBody } from '../../../src/emit/body/layout.ts';
+import { memoryTargets, shapeBody } from '../../../src/emit/body/layout.ts';
 import { apportion } from '../../../src/emit/body/random.ts';
 import { packagePath } from '../../../src/package-root.ts';
 
@@ -323,6 +323,28 @@ test('atomics: locked read-modify-writes and exchanges make the profiled share, 
   const locked = [...content.matchAll(/"lock [a-z]+ qword ptr \[r15 \+ (?:r[0-9a-z]+ \+ )?(\d+)\]/g)];
   assert.ok(locked.length > 0);
   for (const m of locked) assert.equal(Number(m[1]) % 8, 0, m[0]);
+});
+
+test('a light bin beyond every LLC keeps its stream, its share following the curve (no cliff for the LLC knob)', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  const body = plan.classes[0]?.body;
+  assert.ok(body);
+  const beyondLlc = (beyondLargest: number) => {
+    const sizes = body.cache.sizesBytes;
+    // Nothing between 16 MiB and the largest size: what misses every LLC is the tail alone.
+    const workingSet = body.cache.dcache.workingSet.map((v, i) => ((sizes[i] ?? 0) > 16 << 20 ? 0 : v));
+    const dcache = { ...body.cache.dcache, workingSet, beyondLargest };
+    const { memory } = memoryTargets({ ...body, cache: { ...body.cache, dcache } }, 64 << 20, 800);
+    return memory
+      .filter((m) => m.kind === 'stream' && m.sizeBytes > 16 << 20)
+      .reduce((s, m) => s + m.share, 0);
+  };
+  // (Below the share at which other light bins are folded into their neighbours.)
+  const light = beyondLlc(1e-4);
+  assert.ok(light > 0, 'the stream beyond the LLC is kept');
+  // Half the tail, about half the stream (operand shares are renormalized over the targets).
+  const half = beyondLlc(0.5e-4) / light;
+  assert.ok(half > 0.4 && half < 0.7, String(half));
 });
 
 test('shape: instruction budget, string ops and memory targets follow the plan', () => {
