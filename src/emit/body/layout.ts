@@ -406,7 +406,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
  * makes the profiled atomics. They cost what a service's mutexes and reference counts cost: a full barrier each,
  * and the line taken from whichever core wrote it last (the data region is shared by all threads).
  */
-export function lockedShare(mix: BodyPlan['mix']): number {
+function lockedShare(mix: BodyPlan['mix']): number {
   const rmw = mix.categories['base.arith.int.mem_rw'] ?? 0;
   const exchanges = mix.categories['base.mov.uncond.mem_rw'] ?? 0;
   if (rmw <= 0 || !mix.atomicShare) return 0;
