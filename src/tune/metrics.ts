@@ -1,6 +1,7 @@
 // A comparison at the profiled load → the metric rows of one tuning iteration (pure): every metric that has a
 // goal (src/report/goals.ts), with that goal, and the parts of a judged metric the tuner moves apart, with its.
 import type { Comparison } from '../artifacts/measurement.ts';
+import { negligibleMpki } from '../collect/valgrind/geometry.ts';
 import { comparedGoal, goalFor } from '../report/goals.ts';
 import type { TuningMetric } from './propose.ts';
 
@@ -13,15 +14,6 @@ export const wholeOf = (metric: string): string | undefined => partOf[metric];
 
 /** The miss level whose misses per kilo-instruction a local miss ratio counts (its numerator). */
 const missLevel: Record<string, 'l2' | 'llc'> = { l2_miss_rate: 'l2', llc_miss_rate: 'llc' };
-
-/**
- * Below this many misses per 1000 instructions a level's misses neither matter (at 100 ns each, under 0.1% of the
- * time of instructions that take 1 ns) nor make a ratio worth steering: nginx's L2 missed 0.0001 per 1000
- * instructions on platform A, a dozen cold misses per window, and its LLC ratio (LLC misses over those) went from
- * 0.28 to 1 between identical runs; the tuner chasing it drove the LLC tail knob to 20 and platform B's L2 misses
- * to 250 times the original's.
- */
-export const negligibleMpki = 0.01;
 
 function negligible(comparison: Comparison, metric: string, platform: string | null): boolean {
   const level = missLevel[metric];

@@ -224,20 +224,26 @@ test("the body's indirect jumps make the mispredicts the runtime's predicted one
   );
 });
 
-test('a quick sweep (curve up to 1 MiB) gains the point of the smallest platform LLC from its misses', () => {
-  const full = profile('memcached');
+/** The profile as a quick sweep would have made it (curve up to 1 MiB), its LLC misses per 1000 instructions
+ * on every platform set to `llcMpki` when given. */
+function quickSweep(full: Profile, llcMpki?: number): Profile {
   const cut = 14; // sizes 128 B … 1 MiB
-  const quick: Profile = {
+  return {
     ...full,
     cpu: full.cpu.map((c) => {
       if (!c.body) return c;
       const { cache } = c.body;
       const m = cache.dcache.missRatio.slice(0, cut);
       const mi = cache.icache.missRatio.slice(0, cut);
+      const platforms =
+        llcMpki === undefined
+          ? c.body.platforms
+          : c.body.platforms.map((p) => ({ ...p, mpki: { ...p.mpki, llc: llcMpki } }));
       return {
         ...c,
         body: {
           ...c.body,
+          platforms,
           cache: {
             sizesBytes: cache.sizesBytes.slice(0, cut),
             dcache: {
@@ -257,19 +263,41 @@ test('a quick sweep (curve up to 1 MiB) gains the point of the smallest platform
       };
     }),
   };
-  const get = planClone(quick).classes.find((c) => c.name === 'get')?.body;
-  const body = quick.cpu.find((c) => c.class === 'get')?.body;
-  assert.ok(get && body);
-  const llc = body.platforms.reduce((a, p) => (p.geometry.llc.sizeBytes < a.geometry.llc.sizeBytes ? p : a));
-  assert.equal(get.cache.sizesBytes.at(-1), 16 << 20);
-  const d = get.cache.dcache;
-  const expected = (llc.mpki.llc * body.instructionsPerRequest) / 1000 / d.accessesPerRequest;
-  assert.ok(Math.abs(d.beyondLargest - Math.min(expected, body.cache.dcache.beyondLargest)) < 1e-12);
-  // Nothing lost: the new bin and what misses the LLC add up to what missed the last measured size.
-  assert.ok(Math.abs((d.workingSet.at(-1) ?? 0) + d.beyondLargest - body.cache.dcache.beyondLargest) < 1e-12);
+}
+
+test('a quick sweep (curve up to 1 MiB) gains the point of the smallest platform LLC from its misses', () => {
+  const full = profile('memcached');
+  for (const llcMpki of [undefined, 0.05]) {
+    const quick = quickSweep(full, llcMpki);
+    const get = planClone(quick).classes.find((c) => c.name === 'get')?.body;
+    const body = quick.cpu.find((c) => c.class === 'get')?.body;
+    assert.ok(get && body);
+    const llc = body.platforms.reduce((a, p) =>
+      p.geometry.llc.sizeBytes < a.geometry.llc.sizeBytes ? p : a,
+    );
+    assert.equal(get.cache.sizesBytes.at(-1), 16 << 20);
+    const d = get.cache.dcache;
+    const misses = llc.mpki.llc < 0.01 ? 0 : (llc.mpki.llc * body.instructionsPerRequest) / 1000;
+    const expected = Math.min(misses / d.accessesPerRequest, body.cache.dcache.beyondLargest);
+    assert.ok(Math.abs(d.beyondLargest - expected) < 1e-12);
+    if (llcMpki) assert.ok(d.beyondLargest > 0);
+    // Nothing lost: the new bin and what misses the LLC add up to what missed the last measured size.
+    assert.ok(
+      Math.abs((d.workingSet.at(-1) ?? 0) + d.beyondLargest - body.cache.dcache.beyondLargest) < 1e-12,
+    );
+  }
   // A full sweep reaches past the LLCs and stays as profiled.
   assert.deepEqual(
     planClone(full).classes.find((c) => c.name === 'get')?.body?.cache,
     full.cpu.find((c) => c.class === 'get')?.body?.cache,
   );
+});
+
+test('negligible LLC misses (under 0.01 per 1000 instructions) make no tail beyond the LLCs', () => {
+  const quick = quickSweep(profile('memcached'), 0.003);
+  for (const c of planClone(quick).classes) {
+    const d = c.body?.cache.dcache;
+    assert.ok(d);
+    assert.equal(d.beyondLargest, 0, c.name);
+  }
 });
