@@ -83,13 +83,12 @@ static uint8_t *process_data(void)
     if (!data) {
         size_t bytes = ditto_body_data_bytes ? ditto_body_data_bytes : 64;
         bytes = (bytes + 63) & ~(size_t)63;
-        void *p;
-        if (posix_memalign(&p, 64, bytes))
+        /* Anonymous pages read as zero (string ops compare equal buffers, counters start at 0) without being
+         * touched: the generated init lays out the rings and touches, largest first, the regions a long run keeps in
+         * some cache, and leaves cold the ones beyond every LLC (a memset would have left them in it). */
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
             die("allocating the body data region");
-        /* Zeroed for known content (string ops compare equal buffers, counters start at 0); the generated init
-         * then lays out the rings and re-touches the regions largest first, which the address-ordered memset does
-         * not leave in the caches. */
-        memset(p, 0, bytes);
         ditto_body_init_data(p);
         data = p;
     }

@@ -347,6 +347,23 @@ test('a light bin beyond every LLC keeps its stream, its share following the cur
   assert.ok(half > 0.4 && half < 0.7, String(half));
 });
 
+test('the init touches every region but those beyond the LLCs, which a long run leaves in no cache', () => {
+  const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
+  const classes = plan.classes.map((k) => {
+    if (!k.body) return k;
+    const dcache = { ...k.body.cache.dcache, beyondLargest: k.body.cache.dcache.beyondLargest + 0.002 };
+    return { ...k, body: { ...k.body, cache: { ...k.body.cache, dcache } } };
+  });
+  const content = emitBodies({ ...plan, classes, background: [] })[0]?.content ?? '';
+  const touched = [...content.matchAll(/ditto_body_touch\(base \+ \d+, (\d+)u\)/g)].map(
+    (m) => Number(m[1]) * 64,
+  );
+  const walked = [...content.matchAll(/and r[a-z0-9]+, (\d+)\\n/g)].map((m) => Number(m[1]) + 64);
+  // The far stream beyond the LLCs walks a region larger than 16 MiB; no region that large is touched.
+  assert.ok(Math.max(...walked) > 16 << 20, String(Math.max(...walked)));
+  assert.ok(touched.length > 0 && Math.max(...touched) <= 16 << 20, String(Math.max(...touched)));
+});
+
 test('shape: instruction budget, string ops and memory targets follow the plan', () => {
   const plan = readPlan(packagePath('test', 'fixtures', 'emit', 'clone-plan-memcached.json'));
   const body = plan.classes[0]?.body;
