@@ -39,7 +39,7 @@ const settings = {
   tuneIterations: Math.round(numberEnv('BENCH_ITERATIONS', demoBudget.tuneIterations)),
   tuneMinutes: numberEnv('BENCH_MINUTES', demoBudget.tuneMinutes),
   windowS: numberEnv('BENCH_WINDOW_S', demoBudget.windowS),
-  quickCache: process.env.BENCH_FULL_CACHE !== '1',
+  quickCache: process.env.BENCH_QUICK_CACHE === '1' || demoBudget.quickCache,
 };
 const root = process.env.BENCH_OUT ?? mkdtempSync(join(tmpdir(), 'ditto-bench-fidelity-'));
 mkdirSync(root, { recursive: true });

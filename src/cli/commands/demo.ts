@@ -26,7 +26,7 @@ export function registerDemo(program: Command): void {
       const spec = loadTargetSpec(specFile);
       if (!flags.latencyOnly) {
         info(`demo: cloning ${spec.name} from ${specFile} into ${flags.out}`);
-        // Short windows and a shorter cache sweep (demoBudget).
+        // Short windows and a bounded tuning (demoBudget).
         await runClone(spec, {
           out: flags.out,
           resume: flags.resume ?? false,
