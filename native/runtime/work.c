@@ -83,10 +83,13 @@ static uint8_t *process_data(void)
     if (!data) {
         size_t bytes = ditto_body_data_bytes ? ditto_body_data_bytes : 64;
         bytes = (bytes + 63) & ~(size_t)63;
-        /* Anonymous pages read as zero (string ops compare equal buffers, counters start at 0) without being
-         * touched: the generated init lays out the rings and touches, largest first, the regions a long run keeps in
-         * some cache, and leaves cold the ones beyond every LLC (a memset would have left them in it). */
-        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        /* Zero (string ops compare equal buffers, counters start at 0) and populated by the kernel: pages of their
+         * own, never the shared zero page that reads of untouched anonymous memory would all alias, and zeroed
+         * outside the simulated caches (a memset would have left the highest regions in the LLC). The generated
+         * init then lays out the rings and touches, largest first, the regions a long run keeps in some cache, and
+         * leaves cold the ones beyond every LLC. */
+        void *p =
+            mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         if (p == MAP_FAILED)
             die("allocating the body data region");
         ditto_body_init_data(p);

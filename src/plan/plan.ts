@@ -155,7 +155,8 @@ type CpuBody = NonNullable<Profile['cpu'][number]['body']>;
  * A d-cache curve that stops below the platforms' LLCs (a quick sweep) says nothing about what misses them: its
  * last bin, "misses at the largest size", would become a region that fits every LLC. The smallest platform LLC's
  * own miss count (its misses per kilo-instruction, per data access) adds the missing point at the largest power of
- * two within that LLC, so what misses it becomes a region beyond every LLC and the rest a region within them.
+ * two within that LLC, so what misses it becomes a region beyond every LLC and the rest a region within them
+ * (unless those misses are negligible: then all of it lies within).
  */
 function extendToLlc(body: CpuBody): CpuBody['cache'] {
   const { cache } = body;

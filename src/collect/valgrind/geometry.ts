@@ -31,7 +31,7 @@ export interface PlatformGeometry {
  * time of instructions that take 1 ns) nor make a ratio worth steering: nginx's L2 missed 0.0001 per 1000
  * instructions on platform A, a dozen cold misses per window, and its LLC ratio (LLC misses over those) went from
  * 0.28 to 1 between identical runs; the tuner chasing it drove the LLC tail knob to 20 and platform B's L2 misses
- * to 250 times the original's.
+ * to 250 times the original's. The plan makes no d-cache tail beyond the LLCs for so few LLC misses either.
  */
 export const negligibleMpki = 0.01;
 

@@ -6,7 +6,7 @@ import type { BodyPlan, ClonePlan } from '../../artifacts/clone-plan.ts';
 import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, farAdvanceBytes, generateBlock } from './block.ts';
 import { IndirectSites } from './branches.ts';
-import { cacheTiers, heldTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
+import { beyondLlcTier, cacheTiers, heldTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
 import { cOverheadPerBlock, shapeBody } from './layout.ts';
 import {
   type BlockCode,
@@ -324,7 +324,7 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
   for (const code of codes) {
     const bins = [...code.shape.streams, ...code.shape.far];
     code.regions.forEach((r, s) => {
-      if (r && !((bins[s] ?? 0) > cacheTiers.llc))
+      if (r && !beyondLlcTier(bins[s] ?? 0))
         allRegions.set(`${r.offset}:${r.bytes}`, { offset: r.offset, bytes: r.bytes });
     });
   }

@@ -25,6 +25,9 @@ export interface TailTier {
 
 export const cacheTiers = { l1: 32 * 1024, l2: tuningPlatform.l2.sizeBytes, llc: 16 * 1024 * 1024 } as const;
 
+/** A bin above the LLC tier: its accesses miss every platform's LLC. */
+export const beyondLlcTier = (binBytes: number): boolean => binBytes > cacheTiers.llc;
+
 /** The other platforms' L2 sizes: thresholds whose tails the knobs leave as profiled. */
 export const heldTiers: readonly number[] = [
   ...new Set(platforms.map((p) => p.l2.sizeBytes).filter((s) => !Object.values(cacheTiers).includes(s))),

@@ -21,7 +21,8 @@
 //   a cursor register each (r8, r9), kept per thread in ctx->cursor between invocations and started at a
 //   per-thread phase: a loop iteration walks a window of lines (at most a quarter of the bin, so a long
 //   once-through body cycles over it) and advances the cursor by it. All other stream bins (up to
-//   maxFarStreams, down to a share of minMemoryShare) are far streams: each takes the next lines of its
+//   maxFarStreams, down to a share of minMemoryShare, but the bins beyond the LLC tier make one, however light)
+//   are far streams: each takes the next lines of its
 //   region, cyclically, from its counter in ctx->data (the bytes of lines taken so far, one per stream, body
 //   and process, so that all threads together walk a region once per cycle), which each run of a loop body
 //   advances by the stream's exact share of lines (its operands, that share rounded up, re-touch the last
@@ -34,7 +35,7 @@
 
 import type { StringOp } from '../../analyze/cpu/isa.ts';
 import type { BodyPlan } from '../../artifacts/clone-plan.ts';
-import { cacheTiers } from './knobs.ts';
+import { beyondLlcTier, cacheTiers } from './knobs.ts';
 import { apportion } from './random.ts';
 
 const l1Bytes = cacheTiers.l1;
@@ -191,7 +192,7 @@ export function memoryTargets(
   const bins = sizes.map((size, i) => ({ size, share: d.workingSet[i] ?? 0 }));
   const last = sizes.at(-1);
   // Misses at every measured size: the largest region a thread may hold. (Twice a quick sweep's largest size, 16 MiB,
-  // fits a 30 MiB LLC: loaded at start-up with the others, such a region would hit it.)
+  // fits a 30 MiB LLC: such a region would hit it.)
   if (last !== undefined && d.beyondLargest > 0) bins.push({ size: maxRegionBytes, share: d.beyondLargest });
   const bounded = bins.map((b) => ({ size: Math.min(b.size, maxRegionBytes), share: b.share }));
   const reuseBins = foldBins(
@@ -202,7 +203,7 @@ export function memoryTargets(
   // The bins beyond the LLC tier miss every platform's LLC: they make one stream (at the heaviest's size), kept
   // however light. Folded into one within the LLCs, the misses they stand for would all be gone (redis's clone: 4.6
   // times the original's LLC miss rate at the LLC knob's 1, none at 0.5, where the share fell below minMemoryShare).
-  const beyondLlc = bounded.filter((b) => b.size > cacheTiers.llc && b.share > 0);
+  const beyondLlc = bounded.filter((b) => beyondLlcTier(b.size) && b.share > 0);
   const heaviest = beyondLlc.reduce<(typeof beyondLlc)[number] | undefined>(
     (h, b) => (h && h.share >= b.share ? h : b),
     undefined,
@@ -212,14 +213,15 @@ export function memoryTargets(
     : [];
   let streamBins = [
     ...foldBins(
-      bounded.filter((b) => b.size > reuseLimitBytes && b.size <= cacheTiers.llc),
+      bounded.filter((b) => b.size > reuseLimitBytes && !beyondLlcTier(b.size)),
       minMemoryShare,
       registerStreams + maxFarStreams - beyondLlcBins.length,
     ),
     ...beyondLlcBins,
   ];
   // Reuse needs lines touched earlier in the iteration: one small stream always exists to provide them.
-  if (streamBins.length === 0) streamBins = [{ size: 2 * reuseLimitBytes, share: 0 }];
+  if (streamBins.length === beyondLlcBins.length)
+    streamBins = [{ size: 2 * reuseLimitBytes, share: 0 }, ...streamBins];
   const total = [...reuseBins, ...streamBins].reduce((s, b) => s + b.share, 0);
   const scale = operands > 0 ? Math.max(1, d.accessesPerRequest / operands) : 1;
   const streamShare = Math.min(
@@ -253,7 +255,10 @@ export function memoryTargets(
       stream: isStream ? streams.indexOf(b.size) : -1,
     };
   });
-  return { memory, streams: streams.slice(0, registerStreams), far: streams.slice(registerStreams) };
+  // The stream beyond the LLCs is always a far one: a register stream's bin also sizes the pointer-chase ring,
+  // which the init writes whole.
+  const own = Math.min(registerStreams, streams.length - beyondLlcBins.length);
+  return { memory, streams: streams.slice(0, own), far: streams.slice(own) };
 }
 
 export interface ShapeOptions {

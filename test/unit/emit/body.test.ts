@@ -320,9 +320,10 @@ test('atomics: locked read-modify-writes and exchanges make the profiled share, 
     assert.ok(Math.abs(made / planned - 1) < 0.15, `${c.name}: ${made} atomics vs ${planned}`);
   }
   // Window operands are 16-byte aligned, the far counters 8: no locked operand splits a line.
-  const locked = [...content.matchAll(/"lock [a-z]+ qword ptr \[r15 \+ (?:r[0-9a-z]+ \+ )?(\d+)\]/g)];
+  const locked = [...content.matchAll(/"lock [a-z]+ qword ptr \[r15 \+ (r[0-9a-z]+ \+ )?(\d+)\]/g)];
   assert.ok(locked.length > 0);
-  for (const m of locked) assert.equal(Number(m[1]) % 8, 0, m[0]);
+  assert.equal(locked.length, (content.match(/"lock /g) ?? []).length, 'every locked operand is checked');
+  for (const m of locked) assert.equal(Number(m[2]) % (m[1] ? 16 : 8), 0, m[0]);
 });
 
 test('a light bin beyond every LLC keeps its stream, its share following the curve (no cliff for the LLC knob)', () => {
@@ -362,6 +363,11 @@ test('the init touches every region but those beyond the LLCs, which a long run 
   // The far stream beyond the LLCs walks a region larger than 16 MiB; no region that large is touched.
   assert.ok(Math.max(...walked) > 16 << 20, String(Math.max(...walked)));
   assert.ok(touched.length > 0 && Math.max(...touched) <= 16 << 20, String(Math.max(...touched)));
+  // Every region walked a line at a time (mask + 64 is its size: far streams, one-line windows) and smaller than
+  // 16 MiB is touched (the solver may size a region beyond the LLCs at 16 MiB, for the traffic around it).
+  const powerOfTwo = (n: number) => (n & (n - 1)) === 0;
+  for (const bytes of walked.filter((b) => powerOfTwo(b) && b < 16 << 20))
+    assert.ok(touched.includes(bytes), `region of ${bytes} bytes not touched`);
 });
 
 test('shape: instruction budget, string ops and memory targets follow the plan', () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import { clonePlanSchema } from '../../../src/artifacts/clone-plan.ts';
 import { type Profile, profileSchema } from '../../../src/artifacts/profile.ts';
+import { negligibleMpki } from '../../../src/collect/valgrind/geometry.ts';
 import { DittoError } from '../../../src/errors.ts';
 import { responseFraming } from '../../../src/plan/framing.ts';
 import { planClone, socketCalls } from '../../../src/plan/plan.ts';
@@ -277,7 +278,7 @@ test('a quick sweep (curve up to 1 MiB) gains the point of the smallest platform
     );
     assert.equal(get.cache.sizesBytes.at(-1), 16 << 20);
     const d = get.cache.dcache;
-    const misses = llc.mpki.llc < 0.01 ? 0 : (llc.mpki.llc * body.instructionsPerRequest) / 1000;
+    const misses = llc.mpki.llc < negligibleMpki ? 0 : (llc.mpki.llc * body.instructionsPerRequest) / 1000;
     const expected = Math.min(misses / d.accessesPerRequest, body.cache.dcache.beyondLargest);
     assert.ok(Math.abs(d.beyondLargest - expected) < 1e-12);
     if (llcMpki) assert.ok(d.beyondLargest > 0);
