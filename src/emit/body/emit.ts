@@ -7,7 +7,7 @@ import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, farAdvanceBytes, generateBlock } from './block.ts';
 import { IndirectSites } from './branches.ts';
 import { beyondLlcTier, cacheTiers, heldTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
-import { cOverheadPerBlock, shapeBody } from './layout.ts';
+import { cOverheadPerBlock, regionBins, shapeBody } from './layout.ts';
 import {
   type BlockCode,
   type BodyCode,
@@ -322,7 +322,7 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
   // (redis's clone: no LLC miss in a measured window until the LLC knob made the stream ten times faster).
   const allRegions = new Map<string, { offset: number; bytes: number }>();
   for (const code of codes) {
-    const bins = [...code.shape.streams, ...code.shape.far];
+    const bins = regionBins(code.shape);
     code.regions.forEach((r, s) => {
       if (r && !beyondLlcTier(bins[s] ?? 0))
         allRegions.set(`${r.offset}:${r.bytes}`, { offset: r.offset, bytes: r.bytes });
@@ -342,9 +342,7 @@ export function emitBodies(plan: ClonePlan): GeneratedFile[] {
       .join('\n');
     const regions = code.regions
       .map((r, i) =>
-        r
-          ? ` *   ${r.kind} ${i}: ${r.bytes} B at +${r.offset} (bin ${[...s.streams, ...s.far][i] ?? s.streams.at(-1)} B)`
-          : '',
+        r ? ` *   ${r.kind} ${i}: ${r.bytes} B at +${r.offset} (bin ${regionBins(s)[i]} B)` : '',
       )
       .filter((x) => x)
       .join('\n');

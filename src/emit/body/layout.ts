@@ -123,6 +123,12 @@ export interface BodyShape {
   blocks: BlockShape[];
 }
 
+/** The bin of each region of a body, by region index: its streams, then its far streams, then the pointer-chase
+ * ring, which takes the largest register stream's. */
+export function regionBins(shape: Pick<BodyShape, 'streams' | 'far'>): number[] {
+  return [...shape.streams, ...shape.far, shape.streams.at(-1) ?? 2048];
+}
+
 export function parseCategory(key: string, share: number): Category | undefined {
   const parts = key.split('.');
   const ext = parts[0];
@@ -204,10 +210,7 @@ export function memoryTargets(
   // however light. Folded into one within the LLCs, the misses they stand for would all be gone (redis's clone: 4.6
   // times the original's LLC miss rate at the LLC knob's 1, none at 0.5, where the share fell below minMemoryShare).
   const beyondLlc = bounded.filter((b) => beyondLlcTier(b.size) && b.share > 0);
-  const heaviest = beyondLlc.reduce<(typeof beyondLlc)[number] | undefined>(
-    (h, b) => (h && h.share >= b.share ? h : b),
-    undefined,
-  );
+  const heaviest = [...beyondLlc].sort((a, b) => b.share - a.share)[0];
   const beyondLlcBins = heaviest
     ? [{ size: heaviest.size, share: beyondLlc.reduce((s, b) => s + b.share, 0) }]
     : [];

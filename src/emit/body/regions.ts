@@ -1,7 +1,7 @@
 // Region sizes of a generated body's streams (pure): from what its blocks touch per invocation to the region of
 // ctx->data each stream walks, so that its lines come back at a distance within its bin (the doc below).
 import type { BlockBody } from './block.ts';
-import type { BodyShape } from './layout.ts';
+import { type BodyShape, regionBins } from './layout.ts';
 
 /** What region sizing needs of a generated body (emit.ts). */
 export interface GeneratedBody {
@@ -71,7 +71,7 @@ export function solveRegions(
   });
   // The chase ring is walked one line per load.
   advance[windows] = touches[windows] ?? 0;
-  const bins = [...shape.streams, ...shape.far, shape.streams.at(-1) ?? 2048];
+  const bins = regionBins(shape);
   const lines = minLines.slice();
   const period = (s: number) => (lines[s] ?? 1) / Math.max(advance[s] ?? 1, 1e-9);
   const held = (t: number, p: number) => Math.min((lines[t] ?? 1) * (usage[t] ?? 1), (touches[t] ?? 0) * p);
