@@ -12,9 +12,9 @@
 // * Registers: reads take the register whose last write is closest to a RAW distance drawn from the profile;
 //   writes the one that best matches drawn WAW and WAR distances (distances in dynamic instructions of the loop).
 // * Memory: see layout.ts; how many operands each target gets, quotas.ts. Operands are [r15 + cursor + disp]
-//   (own-cursor streams), [r15 + t + disp] with t = (the stream's position + line) & (region − 64) computed just
-//   before (far streams: the position is loaded from the body's far counters, which each iteration advances past
-//   its lines), [r11] (pointer chase) or a copy of an earlier own-cursor operand of the iteration (reuse at a chosen
+//   (own-cursor streams), [r15 + t + disp] with t = (the stream's line + slot) × stride & (region − 64) computed
+//   just before (far streams: the line is loaded from the body's far counters, which each iteration advances past
+//   its lines; the stride spreads consecutive lines over pages), [r11] (pointer chase) or a copy of an earlier own-cursor operand of the iteration (reuse at a chosen
 //   LRU stack distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
 import { type BranchSite, drawBranches, type IndirectSites } from './branches.ts';
@@ -66,6 +66,11 @@ export interface BlockBody {
 export function farAdvanceBytes(lines: number): number {
   return Math.max(1, Math.round(64 * lines));
 }
+
+/** Lines between a far stream's consecutive lines in its region: one page and one line, odd, so that the walk
+ * is a permutation of a power-of-two region that visits a new page at every line (a heap's scattered objects
+ * miss the TLB and are not prefetched, where a contiguous walk would be both) and the sets in turn. */
+export const farLineStride = 65;
 
 export interface BlockInput {
   categories: Category[];
@@ -197,12 +202,13 @@ export function generateBlock(input: BlockInput): BlockBody {
   };
   // Memory targets per operand (quotas.ts): the far streams' first.
   const { quota: memQuota, advance: farAdvance, rounding } = farQuotas(input, memoryOperands());
-  // The mix left out the addressing (a counter load, an `lea`, an `and`) of the invocation's far accesses; the
+  // The mix left out the addressing (a rotating counter load, an `imul`, an `lea`, an `and`) of the invocation's
+  // far accesses; the
   // operands rounding added need theirs too, and each far stream run here advances its counter once per iteration
   // (an `add` to memory, below).
   const extra = Math.round(rounding);
-  take('base.mov.uncond.mem_r', extra);
-  take('base.arith.int.no_mem', 2 * extra);
+  take('base.mov.uncond.mem_r', take('base.arith.int.mem_r', extra));
+  take('base.arith.int.no_mem', take('base.mul.int.no_mem', extra) + 2 * extra);
   take('base.arith.int.mem_rw', farAdvance.filter((a) => a > 0).length);
   // Taken sites skip the next instruction of the bag, of any kind but control flow, while the loop's own overhead
   // (the sites' tests, the far addressing, the PRNG steps, most of them integer ALU) always runs: each skippable
@@ -442,15 +448,18 @@ export function generateBlock(input: BlockInput): BlockBody {
     }
     if (ref.kind === 'window' && ref.stream >= input.streams) {
       const t = gp.write(w.pos);
-      ins.push({ text: `mov ${t}, qword ptr [r15 + {COUNTER}]`, far: ref.stream });
-      ins.push({ text: `lea ${t}, [${t} + ${64 * ref.slot}]`, far: ref.stream });
+      // The counter rotated: its whole lines low, its 64ths at the top, which the multiply by 64 × stride shifts
+      // out.
+      ins.push({ text: `rorx ${t}, qword ptr [r15 + {COUNTER}], 6`, far: ref.stream });
+      ins.push({ text: `imul ${t}, ${t}, ${64 * farLineStride}`, far: ref.stream });
+      ins.push({ text: `lea ${t}, [${t} + ${64 * farLineStride * ref.slot}]`, far: ref.stream });
       ins.push({ text: `and ${t}, {MASK}`, far: ref.stream });
       gp.note(w.pos, ['r15'], [t], true);
       w.pos++;
-      gp.note(w.pos, [t], [t]);
-      w.pos++;
-      gp.note(w.pos, [t], [t]);
-      w.pos++;
+      for (let k = 0; k < 3; k++) {
+        gp.note(w.pos, [t], [t]);
+        w.pos++;
+      }
       const via = { ...ref, via: t };
       touch(via);
       f('{M}', regsOf(via), via);

@@ -23,11 +23,12 @@
 //   once-through body cycles over it) and advances the cursor by it. All other stream bins (up to
 //   maxFarStreams, down to a share of minMemoryShare, but the bins beyond the LLC tier make one, however light)
 //   are far streams: each takes the next lines of its
-//   region, cyclically, from its counter in ctx->data (the bytes of lines taken so far, one per stream, body
-//   and process, so that all threads together walk a region once per cycle), which each run of a loop body
-//   advances by the stream's exact share of lines (its operands, that share rounded up, re-touch the last
-//   line of the run before by the fraction): a counter load, an `lea` and a mask per operand and an `add` per
-//   run, taken from the mix (block.ts). Region sizes are solved so that a line's reuse distance (its own
+//   region, cyclically and a page and a line apart (a permutation of the region's lines that misses the TLB and
+//   defeats prefetching as a heap's scattered objects do), from its counter in ctx->data (the bytes of lines taken
+//   so far, one per stream, body and process, so that all threads together walk a region once per cycle), which
+//   each run of a loop body advances by the stream's exact share of lines (its operands, that share rounded up,
+//   re-touch the last line of the run before by the fraction): a rotating counter load, an `imul`, an `lea` and
+//   a mask per operand and an `add` per run, taken from the mix (block.ts). Region sizes are solved so that a line's reuse distance (its own
 //   region plus what the other streams touch meanwhile) falls in the bin (regions.ts). A share of the loads of
 //   the largest own-cursor stream chase pointers through a random ring (r11). Taken branches never skip a far
 //   operand.
@@ -40,6 +41,8 @@ import { apportion } from './random.ts';
 
 const l1Bytes = cacheTiers.l1;
 
+/** Instructions that compute a far operand's line (block.ts): a rotating counter load, `imul`, `lea`, `and`. */
+export const farAddressingInstructions = 4;
 /** Target bins at or below this size are realized as in-iteration reuse, larger ones as streams. */
 export const reuseLimitBytes = 1024;
 /** Window streams with a cursor register of their own (r8, r9); the others share one cursor (r10). */
@@ -291,7 +294,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     }, 0);
   const { memory, streams, far } = memoryTargets(plan, options.maxRegionBytes, operands);
   const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
-  // Each far access computes its position first (a load of its stream's counter, an `lea` and an `and`,
+  // Each far access computes its position first (a load of its stream's counter, an `imul`, an `lea` and an `and`,
   // block.ts), wherever it lands: those are part of the invocation's loads and integer arithmetic, so the mix every
   // block draws from leaves them out. The counters' line is touched by every far access: its loads are the reuse
   // at the shortest distances, which the other operands then leave to them.
@@ -309,9 +312,17 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
   }
   const operandShare = memory.reduce((s, m) => s + m.share, 0);
   for (const m of memory) m.share = operandShare > 0 ? m.share / operandShare : 0;
+  // The counter load rotates and a multiply follows (block.ts): they are the mix's loads into the integer ALU and
+  // its multiplies as far as it has them, plain loads and ALU operations beyond.
+  const has = (key: string) =>
+    (categories.find((c) => `${c.ext}.${c.cls}.${c.mem}` === key)?.share ?? 0) * loopInstructions;
+  const rotatingLoads = Math.min(has('base.arith.int.mem_r'), farAccesses);
+  const multiplies = Math.min(has('base.mul.int.no_mem'), farAccesses);
   const addressing: Record<string, number> = {
-    'base.mov.uncond.mem_r': farAccesses,
-    'base.arith.int.no_mem': 2 * farAccesses,
+    'base.arith.int.mem_r': rotatingLoads,
+    'base.mov.uncond.mem_r': farAccesses - rotatingLoads,
+    'base.mul.int.no_mem': multiplies,
+    'base.arith.int.no_mem': (farAddressingInstructions - 1) * farAccesses - multiplies,
   };
   for (const c of categories)
     c.share = Math.max(0, c.share * loopInstructions - (addressing[`${c.ext}.${c.cls}.${c.mem}`] ?? 0));
