@@ -21,6 +21,11 @@ export const simulatedSchema = z.strictObject({
     .strictObject({ l1i: nonNegative, l1d: nonNegative, l2: nonNegative, llc: nonNegative })
     .nullable()
     .default(null),
+  /** TLB misses per 1000 instructions, when the platform's TLBs were simulated too. */
+  tlbMpki: z
+    .strictObject({ itlb: nonNegative, dtlb: nonNegative, stlb: nonNegative })
+    .nullable()
+    .default(null),
 });
 
 export const measurementSchema = z.strictObject({

@@ -68,6 +68,12 @@ export function compareMeasurements(
       metric('uarch', 'l2_miss_rate', o.l2MissRatio, c.l2MissRatio, at),
       metric('uarch', 'llc_miss_rate', o.llcMissRatio, c.llcMissRatio, at),
     );
+    if (o.tlbMpki && c.tlbMpki)
+      metrics.push(
+        metric('uarch', 'itlb_mpki', o.tlbMpki.itlb, c.tlbMpki.itlb, at),
+        metric('uarch', 'dtlb_mpki', o.tlbMpki.dtlb, c.tlbMpki.dtlb, at),
+        metric('uarch', 'stlb_mpki', o.tlbMpki.stlb, c.tlbMpki.stlb, at),
+      );
     for (const [name, a, b] of [
       ['branch_mispredict_rate', o.branchMispredictRate, c.branchMispredictRate],
       ['conditional_mispredict_rate', o.conditionalMispredictRate, c.conditionalMispredictRate],

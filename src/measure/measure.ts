@@ -14,7 +14,7 @@ import type { LoadOptions } from '../collect/load/options.ts';
 import { runDittoLoad } from '../collect/load/run.ts';
 import { sampleCpuModesWhile } from '../collect/perf/modes.ts';
 import { processTree, readProcSnapshot, sampleBlockedSyscallsWhile } from '../collect/procfs/read.ts';
-import { cacheRunPlan } from '../collect/valgrind/geometry.ts';
+import { cacheRunPlan, tlbRunPlan } from '../collect/valgrind/geometry.ts';
 import { dittoLoadDriver, profileCpuBody } from '../collect/valgrind/runner.ts';
 import type { TargetSpec } from '../spec/target-spec.ts';
 import { perfSoftwareEvents } from '../sys/capabilities.ts';
@@ -29,6 +29,8 @@ export interface MeasureOptions {
   platforms: readonly string[];
   traced: boolean;
   simulated: boolean;
+  /** With `simulated`, also the platforms' TLBs (one more valgrind window per platform). */
+  tlb?: boolean;
   onProgress: (message: string) => void;
 }
 
@@ -203,9 +205,12 @@ export async function measureService(
   let simulated: Measurement['simulated'] = [];
   if (options.simulated) {
     progress('simulated caches and branches (valgrind)');
-    const plan = cacheRunPlan().filter(
-      (p) => p.role.kind === 'platform' && options.platforms.includes(p.role.platform),
-    );
+    const plan = [
+      ...cacheRunPlan().filter(
+        (p) => p.role.kind === 'platform' && options.platforms.includes(p.role.platform),
+      ),
+      ...(options.tlb ? tlbRunPlan(options.platforms) : []),
+    ];
     const body = await profileCpuBody(spec, { load: dittoLoadDriver(spec), plan, onProgress: progress });
     simulated = body.body.platforms.map((p) => ({
       platform: p.platform,
@@ -218,6 +223,7 @@ export async function measureService(
       conditionalMispredictRate: p.conditionalMispredictRate,
       indirectMispredictRate: p.indirectMispredictRate,
       mpki: p.mpki,
+      tlbMpki: p.tlbMpki,
     }));
   }
   return { schemaVersion: 1, role, protocol: spec.protocol, ...native, simulated };

@@ -37,6 +37,7 @@ export const judgingOptions = {
   platforms: ['A', 'B'],
   traced: true,
   simulated: true,
+  tlb: true,
 } as const satisfies Partial<CompareOptions>;
 
 export interface CloneOptions {

@@ -29,7 +29,8 @@ export function analyzeCpuBody(input: CpuBodyInput): CpuBody {
       );
     const l2 = run('l2');
     const llc = run('llc');
-    return l2 && llc ? [platformMissRates(p, l2, llc)] : [];
+    const tlb = input.cacheRuns.find((r) => r.role.kind === 'tlb' && r.role.platform === p.name);
+    return l2 && llc ? [platformMissRates(p, l2, llc, tlb)] : [];
   });
   const mapped = program.mappedIr + program.unmappedIr;
   return cpuBodySchema.parse({
@@ -41,7 +42,8 @@ export function analyzeCpuBody(input: CpuBodyInput): CpuBody {
     dependencies: dependencyDistances(program),
     stringOps: stringOps(program, requests),
     pointerChasing: pointerChasing(program, requests),
-    cache: cacheCurves(input.cacheRuns),
+    // (Page-granular TLB runs are no points of the cache curves.)
+    cache: cacheCurves(input.cacheRuns.filter((r) => r.role.kind !== 'tlb')),
     platforms: platformRates,
   });
 }

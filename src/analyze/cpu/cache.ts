@@ -1,6 +1,6 @@
 // Miss-ratio curves, working-set histograms and per-platform miss rates from simulated cache runs (pure).
 import type { CacheGeometry, PlatformGeometry } from '../../collect/valgrind/geometry.ts';
-import type { CacheCurves, PlatformMissRates } from './schema.ts';
+import type { CacheCurves, PlatformMissRates, TlbMpki } from './schema.ts';
 
 export interface CacheRunResult {
   geometry: CacheGeometry;
@@ -129,14 +129,27 @@ export function cacheCurves(runs: readonly CacheRunResult[]): CacheCurves {
   };
 }
 
+/** TLB misses per 1000 instructions from a run that simulated a platform's TLBs as caches of pages. */
+export function tlbMpki(run: CacheRunResult): TlbMpki {
+  const t = run.totals;
+  const ir = get(t, 'Ir');
+  const perKilo = (x: number) => (ir > 0 ? (1000 * x) / ir : 0);
+  return {
+    itlb: perKilo(get(t, 'I1mr')),
+    dtlb: perKilo(get(t, 'D1mr') + get(t, 'D1mw')),
+    stlb: perKilo(get(t, 'ILmr') + get(t, 'DLmr') + get(t, 'DLmw')),
+  };
+}
+
 /**
  * Miss rates of one platform from its two runs (LL = L2, LL = LLC). L1 figures average both runs; the LLC's local
- * ratio divides its misses per instruction by the L2's.
+ * ratio divides its misses per instruction by the L2's. With its TLB run, its TLB misses too.
  */
 export function platformMissRates(
   platform: PlatformGeometry,
   l2Run: CacheRunResult,
   llcRun: CacheRunResult,
+  tlbRun?: CacheRunResult,
 ): PlatformMissRates {
   const both = [l2Run.totals, llcRun.totals];
   const sum = (k: string) => both.reduce((s, t) => s + get(t, k), 0);
@@ -166,6 +179,7 @@ export function platformMissRates(
       l2: 1000 * l2PerInstr,
       llc: 1000 * llcPerInstr,
     },
+    tlbMpki: tlbRun ? tlbMpki(tlbRun) : null,
     // Valgrind's predictor has no geometry: the same model for every platform.
     branchMispredictRate: bc + bi > 0 ? (sum('Bcm') + sum('Bim')) / (bc + bi) : null,
     conditionalMispredictRate: bc > 0 ? sum('Bcm') / bc : null,

@@ -87,6 +87,9 @@ const levelSchema = z.strictObject({
   lineBytes: z.number().int().positive(),
 });
 
+export const tlbMpkiSchema = z.strictObject({ itlb: nonNegative, dtlb: nonNegative, stlb: nonNegative });
+export type TlbMpki = z.infer<typeof tlbMpkiSchema>;
+
 export const platformMissRatesSchema = z.strictObject({
   platform: z.string(),
   geometry: z.strictObject({ l1i: levelSchema, l1d: levelSchema, l2: levelSchema, llc: levelSchema }),
@@ -97,6 +100,8 @@ export const platformMissRatesSchema = z.strictObject({
   llcMissRatio: fraction,
   /** Misses per 1000 instructions. */
   mpki: z.strictObject({ l1i: nonNegative, l1d: nonNegative, l2: nonNegative, llc: nonNegative }),
+  /** TLB misses per 1000 instructions (geometry.ts), when a TLB run was made. */
+  tlbMpki: tlbMpkiSchema.nullable().default(null),
   branchMispredictRate: fraction.nullable(),
   /** The two kinds apart (Bcm/Bc, Bim/Bi), shown apart by compare. Absent in older profiles. */
   conditionalMispredictRate: fraction.nullable().default(null),

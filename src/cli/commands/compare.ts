@@ -39,6 +39,7 @@ export function registerCompare(program: Command): void {
         platforms: namedPlatforms(flags.platform.split(',')).map((p) => p.name),
         traced: flags.trace,
         simulated: flags.simulate,
+        tlb: flags.simulate,
         self: flags.self ?? false,
         outDir: flags.clone ?? '.',
         onProgress: (m) => info(`compare: ${m}`),

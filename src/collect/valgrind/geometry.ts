@@ -18,12 +18,21 @@ export interface CacheGeometry {
   ll: CacheLevel;
 }
 
+/** A platform's TLBs as caches of 4 KiB lines (one entry a page): valgrind simulates them as it does caches, the
+ * second-level TLB as the LL behind both first-level ones (a unified STLB). */
+export interface TlbGeometry {
+  itlb: CacheLevel;
+  dtlb: CacheLevel;
+  stlb: CacheLevel;
+}
+
 export interface PlatformGeometry {
   name: string;
   l1i: CacheLevel;
   l1d: CacheLevel;
   l2: CacheLevel;
   llc: CacheLevel;
+  tlb: TlbGeometry;
 }
 
 /**
@@ -38,6 +47,12 @@ export const negligibleMpki = 0.01;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const line = 64;
+const page = 4096;
+const tlbLevel = (entries: number, assoc: number): CacheLevel => ({
+  sizeBytes: entries * page,
+  assoc,
+  lineBytes: page,
+});
 
 /** The platform the tuner measures the clone on; the others judge it without having shaped it. */
 export const tuningPlatform: PlatformGeometry = {
@@ -46,6 +61,8 @@ export const tuningPlatform: PlatformGeometry = {
   l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
   l2: { sizeBytes: 1 * MiB, assoc: 16, lineBytes: line },
   llc: { sizeBytes: 30 * MiB, assoc: 15, lineBytes: line },
+  // Skylake's: 128-entry 8-way iTLB, 64-entry 4-way dTLB, 1536-entry 12-way STLB (4 KiB pages).
+  tlb: { itlb: tlbLevel(128, 8), dtlb: tlbLevel(64, 4), stlb: tlbLevel(1536, 12) },
 };
 
 export const platforms: readonly PlatformGeometry[] = [
@@ -56,6 +73,8 @@ export const platforms: readonly PlatformGeometry[] = [
     l1d: { sizeBytes: 32 * KiB, assoc: 8, lineBytes: line },
     l2: { sizeBytes: 256 * KiB, assoc: 4, lineBytes: line },
     llc: { sizeBytes: 25 * MiB, assoc: 25, lineBytes: line },
+    // Broadwell's: 128-entry 4-way iTLB, 64-entry 4-way dTLB, 1536-entry 6-way STLB.
+    tlb: { itlb: tlbLevel(128, 4), dtlb: tlbLevel(64, 4), stlb: tlbLevel(1536, 6) },
   },
 ];
 
@@ -89,7 +108,10 @@ function sweepLevel(sizeBytes: number, ways: number): CacheLevel {
   return { sizeBytes, assoc: Math.min(ways, sizeBytes / line), lineBytes: line };
 }
 
-export type CacheRunRole = { kind: 'sweep' } | { kind: 'platform'; platform: string; level: 'l2' | 'llc' };
+export type CacheRunRole =
+  | { kind: 'sweep' }
+  | { kind: 'platform'; platform: string; level: 'l2' | 'llc' }
+  | { kind: 'tlb'; platform: string };
 
 export interface CacheRunPlan {
   role: CacheRunRole;
@@ -125,6 +147,17 @@ export function cacheRunPlan(options: { minBytes?: number; maxBytes?: number } =
     }
   }
   return runs;
+}
+
+/** One run per platform that simulates its TLBs instead of its caches (page-granular: a miss is a page walk
+ * started, or an STLB lookup). */
+export function tlbRunPlan(platformNames: readonly string[]): CacheRunPlan[] {
+  return platforms
+    .filter((p) => platformNames.includes(p.name))
+    .map((p) => ({
+      role: { kind: 'tlb', platform: p.name },
+      geometry: { i1: p.tlb.itlb, d1: p.tlb.dtlb, ll: p.tlb.stlb },
+    }));
 }
 
 export function geometryArgs(g: CacheGeometry): string[] {

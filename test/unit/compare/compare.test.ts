@@ -39,6 +39,7 @@ const measurement = (scale: number): Measurement => ({
       conditionalMispredictRate: 0.025,
       indirectMispredictRate: 0.2 * scale,
       mpki: null,
+      tlbMpki: { itlb: 0, dtlb: 2.4 * scale, stlb: 0.2 },
     },
   ],
 });
@@ -60,6 +61,19 @@ test('relative errors per metric, with load and platform', () => {
   assert.ok(get('syscall_sendmsg_per_request'));
   assert.ok(Math.abs((get('indirect_mispredict_rate')?.relError ?? 0) - 0.1) < 1e-9);
   assert.equal(get('conditional_mispredict_rate')?.relError, 0);
+});
+
+test('TLB misses per 1000 instructions are shown per platform, without a goal; measurements without them show none', () => {
+  const c = compareMeasurements(measurement(1), measurement(1.1), { target: 't', self: false });
+  const dtlb = c.metrics.find((m) => m.metric === 'dtlb_mpki');
+  assert.equal(dtlb?.platform, 'A');
+  assert.ok(Math.abs((dtlb?.relError ?? 0) - 0.1) < 1e-9);
+  assert.equal(c.metrics.find((m) => m.metric === 'itlb_mpki')?.relError, 0);
+  assert.equal(goalFor('dtlb_mpki'), null);
+  const older = measurement(1.1);
+  for (const s of older.simulated) s.tlbMpki = null;
+  const without = compareMeasurements(measurement(1), older, { target: 't', self: false });
+  assert.ok(!without.metrics.some((m) => m.metric.endsWith('tlb_mpki')));
 });
 
 test('mispredicts of conditional branches and of indirect jumps are shown apart, judged only in total', () => {

@@ -83,6 +83,30 @@ test('platform miss rates: local ratios in [0,1], the smaller L2 of B misses mor
   }
 });
 
+test('a TLB run gives its platform TLB misses per 1000 instructions and no point of the cache curves', () => {
+  const profile = parseCallgrind(fixtureText('memcached-window.clg.gz'));
+  const input = {
+    program: buildProgram(profile, fixtureDisassembly(profile)),
+    requests: windowRequests,
+    instructions: profile.totals?.[0] ?? 0,
+  };
+  const a = platforms[0];
+  assert.ok(a);
+  const tlbRun = {
+    role: { kind: 'tlb' as const, platform: a.name },
+    geometry: { i1: a.tlb.itlb, d1: a.tlb.dtlb, ll: a.tlb.stlb },
+    // A 256 KiB "cache" of pages: as a point of the d-cache curve it would claim 4 misses per 1000 accesses there.
+    totals: { Ir: 1e6, Dr: 3e5, Dw: 1e5, I1mr: 20, D1mr: 1500, D1mw: 500, ILmr: 0, DLmr: 120, DLmw: 30 },
+    requests: 300,
+  };
+  const without = analyzeCpuBody({ ...input, cacheRuns: runs });
+  const withTlb = analyzeCpuBody({ ...input, cacheRuns: [...runs, tlbRun] });
+  assert.deepEqual(withTlb.cache, without.cache);
+  assert.equal(without.platforms[0]?.tlbMpki, null);
+  assert.deepEqual(withTlb.platforms[0]?.tlbMpki, { itlb: 0.02, dtlb: 2, stlb: 0.15 });
+  assert.equal(withTlb.platforms[1]?.tlbMpki, null, 'platform B had no TLB run');
+});
+
 test('the CPU body validates and reveals no path, symbol or address of the target', () => {
   const profile = parseCallgrind(fixtureText('memcached-window.clg.gz'));
   const body = analyzeCpuBody({

@@ -6,6 +6,7 @@ import {
   isValidLevel,
   namedPlatforms,
   platforms,
+  tlbRunPlan,
 } from '../../../../src/collect/valgrind/geometry.ts';
 import { parseObjdump } from '../../../../src/collect/valgrind/objdump.ts';
 import { valgrindFdLimit } from '../../../../src/collect/valgrind/runner.ts';
@@ -67,6 +68,20 @@ test('cache plan: 128 B … 64 MiB, every geometry acceptable to valgrind, L1 an
   for (const p of platforms) for (const l of [p.l1i, p.l1d, p.l2, p.llc]) assert.ok(isValidLevel(l));
   assert.equal(isValidLevel({ sizeBytes: 64, assoc: 1, lineBytes: 64 }), false);
   assert.equal(isValidLevel({ sizeBytes: 100000, assoc: 8, lineBytes: 64 }), false);
+});
+
+test('TLB plan: one run per named platform, its TLBs as caches of 4 KiB pages acceptable to valgrind', () => {
+  const plan = tlbRunPlan(['B']);
+  assert.equal(plan.length, 1);
+  assert.deepEqual(plan[0]?.role, { kind: 'tlb', platform: 'B' });
+  for (const p of tlbRunPlan(platforms.map((k) => k.name))) {
+    for (const level of [p.geometry.i1, p.geometry.d1, p.geometry.ll]) {
+      assert.ok(isValidLevel(level), JSON.stringify(level));
+      assert.equal(level.lineBytes, 4096);
+    }
+    // The STLB holds more pages than either first-level TLB.
+    assert.ok(p.geometry.ll.sizeBytes > 4 * Math.max(p.geometry.i1.sizeBytes, p.geometry.d1.sizeBytes));
+  }
 });
 
 test('platforms by name; an unknown name is a usage error that names it', () => {
