@@ -202,29 +202,80 @@ export async function measureService(
     return { saturationRps: saturation.achievedRate, loads, perRequest, kernel };
   });
 
-  let simulated: Measurement['simulated'] = [];
-  if (options.simulated) {
-    progress('simulated caches and branches (valgrind)');
-    const plan = [
-      ...cacheRunPlan().filter(
-        (p) => p.role.kind === 'platform' && options.platforms.includes(p.role.platform),
-      ),
-      ...(options.tlb ? tlbRunPlan(options.platforms) : []),
-    ];
-    const body = await profileCpuBody(spec, { load: dittoLoadDriver(spec), plan, onProgress: progress });
-    simulated = body.body.platforms.map((p) => ({
-      platform: p.platform,
-      instructionsPerRequest: body.body.instructionsPerRequest,
-      l1iMissRatio: p.l1iMissRatio,
-      l1dMissRatio: p.l1dMissRatio,
-      l2MissRatio: p.l2MissRatio,
-      llcMissRatio: p.llcMissRatio,
-      branchMispredictRate: p.branchMispredictRate,
-      conditionalMispredictRate: p.conditionalMispredictRate,
-      indirectMispredictRate: p.indirectMispredictRate,
-      mpki: p.mpki,
-      tlbMpki: p.tlbMpki,
-    }));
-  }
+  const simulated = options.simulated ? await measureSimulated(spec, options, progress) : [];
   return { schemaVersion: 1, role, protocol: spec.protocol, ...native, simulated };
+}
+
+/** The simulated figures alone (valgrind windows of a fresh start of the service), on `options.platforms`. */
+export async function measureSimulated(
+  spec: TargetSpec,
+  options: Pick<MeasureOptions, 'platforms' | 'tlb'>,
+  progress: (message: string) => void,
+): Promise<Measurement['simulated']> {
+  progress('simulated caches and branches (valgrind)');
+  const plan = [
+    ...cacheRunPlan().filter(
+      (p) => p.role.kind === 'platform' && options.platforms.includes(p.role.platform),
+    ),
+    ...(options.tlb ? tlbRunPlan(options.platforms) : []),
+  ];
+  const body = await profileCpuBody(spec, { load: dittoLoadDriver(spec), plan, onProgress: progress });
+  return body.body.platforms.map((p) => ({
+    platform: p.platform,
+    instructionsPerRequest: body.body.instructionsPerRequest,
+    l1iMissRatio: p.l1iMissRatio,
+    l1dMissRatio: p.l1dMissRatio,
+    l2MissRatio: p.l2MissRatio,
+    llcMissRatio: p.llcMissRatio,
+    branchMispredictRate: p.branchMispredictRate,
+    conditionalMispredictRate: p.conditionalMispredictRate,
+    indirectMispredictRate: p.indirectMispredictRate,
+    mpki: p.mpki,
+    tlbMpki: p.tlbMpki,
+  }));
+}
+
+/** Per platform, the median of each simulated figure over several measurements (a figure some lack: over those
+ * that have it). */
+export function medianSimulated(runs: readonly Measurement['simulated'][]): Measurement['simulated'] {
+  const of = <T>(values: readonly (T | null | undefined)[], pick: (v: T) => number) => {
+    const present = values.filter((v): v is T => v !== null && v !== undefined);
+    return present.length > 0 ? median(present.map(pick)) : null;
+  };
+  const levels = <K extends string>(objects: (Record<K, number> | null)[], keys: readonly K[]) =>
+    objects.some((o) => o !== null)
+      ? (Object.fromEntries(keys.map((k) => [k, of(objects, (o) => o[k]) ?? 0])) as Record<K, number>)
+      : null;
+  return (runs[0] ?? []).map((first) => {
+    const same = runs.flatMap((r) => r.filter((s) => s.platform === first.platform));
+    const number = (pick: (s: (typeof same)[number]) => number) => median(same.map(pick));
+    return {
+      platform: first.platform,
+      instructionsPerRequest: number((s) => s.instructionsPerRequest),
+      l1iMissRatio: number((s) => s.l1iMissRatio),
+      l1dMissRatio: number((s) => s.l1dMissRatio),
+      l2MissRatio: number((s) => s.l2MissRatio),
+      llcMissRatio: number((s) => s.llcMissRatio),
+      branchMispredictRate: of(
+        same.map((s) => s.branchMispredictRate),
+        (v) => v,
+      ),
+      conditionalMispredictRate: of(
+        same.map((s) => s.conditionalMispredictRate),
+        (v) => v,
+      ),
+      indirectMispredictRate: of(
+        same.map((s) => s.indirectMispredictRate),
+        (v) => v,
+      ),
+      mpki: levels(
+        same.map((s) => s.mpki),
+        ['l1i', 'l1d', 'l2', 'llc'] as const,
+      ),
+      tlbMpki: levels(
+        same.map((s) => s.tlbMpki),
+        ['itlb', 'dtlb', 'stlb'] as const,
+      ),
+    };
+  });
 }
