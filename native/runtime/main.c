@@ -182,7 +182,8 @@ int main(int argc, char **argv)
 {
     /* The generated bodies address their far streams with rorx (src/emit/body/block.ts). */
     if (!__builtin_cpu_supports("bmi2")) {
-        fprintf(stderr, "clone: this CPU lacks BMI2 (rorx), which the generated code uses; run it on an x86-64 CPU from 2013 or later\n");
+        fprintf(stderr, "clone: this CPU lacks BMI2 (rorx), which the generated code uses; "
+                        "run it on an x86-64 CPU from 2013 or later\n");
         return 1;
     }
     const char *host = "127.0.0.1";

@@ -14,8 +14,8 @@
 // * Memory: see layout.ts; how many operands each target gets, quotas.ts. Operands are [r15 + cursor + disp]
 //   (own-cursor streams), [r15 + t + disp] with t = (the stream's line + slot) × stride & (region − 64) computed
 //   just before (far streams: the line is loaded from the body's far counters, which each iteration advances past
-//   its lines; the stride spreads consecutive lines over pages), [r11] (pointer chase) or a copy of an earlier own-cursor operand of the iteration (reuse at a chosen
-//   LRU stack distance).
+//   its lines; the stride spreads consecutive lines over pages), [r11] (pointer chase) or a copy of an earlier
+//   own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
 import { type BranchSite, drawBranches, type IndirectSites } from './branches.ts';
 import { emitCategory } from './categories.ts';
@@ -203,9 +203,8 @@ export function generateBlock(input: BlockInput): BlockBody {
   // Memory targets per operand (quotas.ts): the far streams' first.
   const { quota: memQuota, advance: farAdvance, rounding } = farQuotas(input, memoryOperands());
   // The mix left out the addressing (a rotating counter load, an `imul`, an `lea`, an `and`) of the invocation's
-  // far accesses; the
-  // operands rounding added need theirs too, and each far stream run here advances its counter once per iteration
-  // (an `add` to memory, below).
+  // far accesses; the operands rounding added need theirs too, and each far stream run here advances its counter
+  // once per iteration (an `add` to memory, below).
   const extra = Math.round(rounding);
   take('base.mov.uncond.mem_r', take('base.arith.int.mem_r', extra));
   take('base.arith.int.no_mem', take('base.mul.int.no_mem', extra) + 2 * extra);
@@ -448,8 +447,8 @@ export function generateBlock(input: BlockInput): BlockBody {
     }
     if (ref.kind === 'window' && ref.stream >= input.streams) {
       const t = gp.write(w.pos);
-      // The counter rotated: its whole lines low, its 64ths at the top, which the multiply by 64 × stride shifts
-      // out.
+      // The counter (bytes of lines taken) rotated right by 6: its whole lines low, its bytes into the current
+      // line at the top, where the multiply by 64 × stride shifts them out.
       ins.push({ text: `rorx ${t}, qword ptr [r15 + {COUNTER}], 6`, far: ref.stream });
       ins.push({ text: `imul ${t}, ${t}, ${64 * farLineStride}`, far: ref.stream });
       ins.push({ text: `lea ${t}, [${t} + ${64 * farLineStride * ref.slot}]`, far: ref.stream });
