@@ -75,7 +75,7 @@ export class IndirectSites {
   private picks: number;
 
   /**
-   * `picks`: the conditional moves two-target sites may use per invocation, no more.
+   * `picks`: the conditional moves the body's mix has per invocation; two-target sites use them up, no more.
    * `dispatch`: indirect jumps the body makes besides its sites (print.ts picks a replica through a table), each
    * with how often it mispredicts; they count among the invocation's jumps and mispredicts.
    */

@@ -7,7 +7,7 @@ import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, farAdvanceBytes, generateBlock } from './block.ts';
 import { IndirectSites } from './branches.ts';
 import { beyondLlcTier, cacheTiers, heldTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
-import { cOverheadPerBlock, regionBins, shapeBody } from './layout.ts';
+import { cOverheadPerBlock, farAddressingInstructions, regionBins, shapeBody } from './layout.ts';
 import {
   type BlockCode,
   type BodyCode,
@@ -97,11 +97,16 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const siteJumps = Math.max(0, plan.branches.indirectPerRequest - dispatch.length);
   const jumpsPerInstruction = hostInstructions > 0 ? siteJumps / hostInstructions : 0;
   let owedJumps = 0;
-  // Any indirect jump may be a two-target site: the conditional moves the sites pick with beyond the mix's are taken
-  // from its integer ALU (block.ts). The mispredict rates are judged, the mix's few conditional moves are not:
-  // capped at those, memcached's get body mispredicted 0.14 of its indirect jumps for the original's 0.26 (bench
-  // h23), the conditional branches making up the rest.
-  const indirectSites = new IndirectSites(plan.branches, plan.branches.indirectPerRequest, dispatch);
+  const cmovShare = shape.categories.find(
+    (c) => c.ext === 'base' && c.cls === 'mov.cond' && c.mem === 'no_mem',
+  );
+  // (The mix's shares are of the loop instructions the far addressing leaves.)
+  const farAddressing = farAddressingInstructions * shape.farAccesses.reduce((s, a) => s + a, 0);
+  const indirectSites = new IndirectSites(
+    plan.branches,
+    (cmovShare?.share ?? 0) * Math.max(0, blockInstructions - farAddressing),
+    dispatch,
+  );
   // Per far stream, the new lines an invocation takes.
   const farLines = shape.far.map(() => 0);
   // The far streams' accesses are spread over the blocks by the instructions each runs.

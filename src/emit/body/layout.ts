@@ -43,7 +43,7 @@ import { apportion } from './random.ts';
 const l1Bytes = cacheTiers.l1;
 
 /** Instructions that compute a far operand's line (block.ts): a rotating counter load, `imul`, `lea`, `and`. */
-const farAddressingInstructions = 4;
+export const farAddressingInstructions = 4;
 /** Target bins at or below this size are realized as in-iteration reuse, larger ones as streams. */
 export const reuseLimitBytes = 1024;
 /** Window streams with a cursor register of their own (r8, r9); the others share one cursor (r10). */
