@@ -202,12 +202,12 @@ export function generateBlock(input: BlockInput): BlockBody {
   };
   // Memory targets per operand (quotas.ts): the far streams' first.
   const { quota: memQuota, advance: farAdvance, rounding } = farQuotas(input, memoryOperands());
-  // The mix left out the addressing (a rotating counter load, an `imul`, an `lea`, an `and`) of the invocation's
-  // far accesses; the operands rounding added need theirs too, and each far stream run here advances its counter
-  // once per iteration (an `add` to memory, below).
+  // The mix left out the addressing (a rotating counter load, an `imul`, an `and`) of the invocation's far
+  // accesses; the operands rounding added need theirs too, and each far stream run here advances its counter once
+  // per iteration (an `add` to memory, below).
   const extra = Math.round(rounding);
   take('base.mov.uncond.mem_r', take('base.arith.int.mem_r', extra));
-  take('base.arith.int.no_mem', take('base.mul.int.no_mem', extra) + 2 * extra);
+  take('base.arith.int.no_mem', take('base.mul.int.no_mem', extra) + extra);
   take('base.arith.int.mem_rw', farAdvance.filter((a) => a > 0).length);
   // Taken sites skip the next instruction of the bag, of any kind but control flow, while the loop's own overhead
   // (the sites' tests, the far addressing, the PRNG steps, most of them integer ALU) always runs: each skippable
@@ -449,13 +449,17 @@ export function generateBlock(input: BlockInput): BlockBody {
       const t = gp.write(w.pos);
       // The counter (bytes of lines taken) rotated right by 6: its whole lines low, its bytes into the current
       // line at the top, where the multiply by 64 × stride shifts them out.
+      // A run's first line needs no offset (the `lea` of an offset 0 was an instruction doing nothing).
+      const steps = [
+        `imul ${t}, ${t}, ${64 * farLineStride}`,
+        ...(ref.slot > 0 ? [`lea ${t}, [${t} + ${64 * farLineStride * ref.slot}]`] : []),
+        `and ${t}, {MASK}`,
+      ];
       ins.push({ text: `rorx ${t}, qword ptr [r15 + {COUNTER}], 6`, far: ref.stream });
-      ins.push({ text: `imul ${t}, ${t}, ${64 * farLineStride}`, far: ref.stream });
-      ins.push({ text: `lea ${t}, [${t} + ${64 * farLineStride * ref.slot}]`, far: ref.stream });
-      ins.push({ text: `and ${t}, {MASK}`, far: ref.stream });
+      for (const text of steps) ins.push({ text, far: ref.stream });
       gp.note(w.pos, ['r15'], [t], true);
       w.pos++;
-      for (let k = 0; k < 3; k++) {
+      for (let k = 0; k < steps.length; k++) {
         gp.note(w.pos, [t], [t]);
         w.pos++;
       }

@@ -27,12 +27,11 @@
 //   defeats prefetching as a heap's scattered objects do), from its counter in ctx->data (the bytes of lines taken
 //   so far, one per stream, body and process, so that all threads together walk a region once per cycle), which
 //   each run of a loop body advances by the stream's exact share of lines (its operands, that share rounded up,
-//   re-touch the last line of the run before by the fraction): a rotating counter load, an `imul`, an `lea` and
-//   a mask per operand and an `add` per run, taken from the mix (block.ts). Region sizes are solved so that a
-//   line's reuse distance (its own region plus what the other streams touch meanwhile) falls in the bin
-//   (regions.ts). A share of the loads of
-//   the largest own-cursor stream chase pointers through a random ring (r11). Taken branches never skip a far
-//   operand.
+//   re-touch the last line of the run before by the fraction): a rotating counter load, an `imul` and a mask per
+//   operand (and an `lea` beyond a run's first line) and an `add` per run, taken from the mix (block.ts). Region
+//   sizes are solved so that a line's reuse distance (its own region plus what the other streams touch meanwhile)
+//   falls in the bin (regions.ts). A share of the loads of the largest own-cursor stream chase pointers through a
+//   random ring (r11). Taken branches never skip a far operand.
 // * The mix, branches and dependency histograms shape the instructions of each loop body (block.ts).
 
 import type { StringOp } from '../../analyze/cpu/isa.ts';
@@ -42,8 +41,9 @@ import { apportion } from './random.ts';
 
 const l1Bytes = cacheTiers.l1;
 
-/** Instructions that compute a far operand's line (block.ts): a rotating counter load, `imul`, `lea`, `and`. */
-export const farAddressingInstructions = 4;
+/** Instructions that compute a far operand's line (block.ts): a rotating counter load, `imul`, `and` (and an `lea`
+ * for a line after a run's first). */
+export const farAddressingInstructions = 3;
 /** Target bins at or below this size are realized as in-iteration reuse, larger ones as streams. */
 export const reuseLimitBytes = 1024;
 /** Window streams with a cursor register of their own (r8, r9); the others share one cursor (r10). */
@@ -295,7 +295,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     }, 0);
   const { memory, streams, far } = memoryTargets(plan, options.maxRegionBytes, operands);
   const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
-  // Each far access computes its position first (a load of its stream's counter, an `imul`, an `lea` and an `and`,
+  // Each far access computes its position first (a load of its stream's counter, an `imul` and an `and`,
   // block.ts), wherever it lands: those are part of the invocation's loads and integer arithmetic, so the mix every
   // block draws from leaves them out. The counters' line is touched by every far access: its loads are the reuse
   // at the shortest distances, which the other operands then leave to them.
