@@ -14,8 +14,9 @@
 // * Memory: see layout.ts; how many operands each target gets, quotas.ts. Operands are [r15 + cursor + disp]
 //   (own-cursor streams), [r15 + t + disp] with t = (the stream's line + slot) × stride & (region − 64) computed
 //   just before (far streams: the line is loaded from the body's far counters, which each iteration advances past
-//   its lines; the stride spreads consecutive lines over pages), [r11] (pointer chase) or a copy of an earlier
-//   own-cursor operand of the iteration (reuse at a chosen LRU stack distance).
+//   its lines; the stride is 64 bytes, or a page and a line for the streams the mix's multiplies spread over pages),
+//   [r11] (pointer chase) or a copy of an earlier own-cursor operand of the iteration (reuse at a chosen LRU stack
+//   distance).
 import type { BranchBehaviour, DependencyDistances } from '../../analyze/cpu/schema.ts';
 import { type BranchSite, drawBranches, type IndirectSites } from './branches.ts';
 import { emitCategory } from './categories.ts';
@@ -67,8 +68,8 @@ export function farAdvanceBytes(lines: number): number {
   return Math.max(1, Math.round(64 * lines));
 }
 
-/** Lines between a far stream's consecutive lines in its region: one page and one line, odd, so that the walk
- * is a permutation of a power-of-two region that visits a new page at every line (a heap's scattered objects
+/** Lines between a spread far stream's consecutive lines in its region: one page and one line, odd, so that the
+ * walk is a permutation of a power-of-two region that visits a new page at every line (a heap's scattered objects
  * miss the TLB and are not prefetched, where a contiguous walk would be both) and the sets in turn. */
 export const farLineStride = 65;
 
@@ -90,6 +91,8 @@ export interface BlockInput {
   weight: number;
   /** Per far stream, its accesses per iteration of this loop body (new lines: a fraction). */
   farPerIteration: number[];
+  /** Per far stream, whether it walks its region a page and a line apart. */
+  farSpread: boolean[];
   /** Per memory target, accesses per invocation that earlier blocks owe (rounding); updated. */
   carry: number[];
   /** The invocation's last block: it takes every far operand still owed. */
@@ -202,12 +205,12 @@ export function generateBlock(input: BlockInput): BlockBody {
   };
   // Memory targets per operand (quotas.ts): the far streams' first.
   const { quota: memQuota, advance: farAdvance, rounding } = farQuotas(input, memoryOperands());
-  // The mix left out the addressing (a rotating counter load, an `imul`, an `and`) of the invocation's far
-  // accesses; the operands rounding added need theirs too, and each far stream run here advances its counter once
-  // per iteration (an `add` to memory, below).
+  // The mix left out the addressing (a counter load, an `lea`, an `and`) of the invocation's far accesses; the operands
+  // rounding added need theirs too, and each far stream run here advances its counter once per iteration (an `add`
+  // to memory, below).
   const extra = Math.round(rounding);
-  take('base.mov.uncond.mem_r', take('base.arith.int.mem_r', extra));
-  take('base.arith.int.no_mem', take('base.mul.int.no_mem', extra) + extra);
+  take('base.mov.uncond.mem_r', extra);
+  take('base.arith.int.no_mem', 2 * extra);
   take('base.arith.int.mem_rw', farAdvance.filter((a) => a > 0).length);
   // Taken sites skip the next instruction of the bag, of any kind but control flow, while the loop's own overhead
   // (the sites' tests, the far addressing, the PRNG steps, most of them integer ALU) always runs: each skippable
@@ -447,15 +450,19 @@ export function generateBlock(input: BlockInput): BlockBody {
     }
     if (ref.kind === 'window' && ref.stream >= input.streams) {
       const t = gp.write(w.pos);
-      // The counter (bytes of lines taken) rotated right by 6: its whole lines low, its bytes into the current
-      // line at the top, where the multiply by 64 × stride shifts them out.
-      // A run's first line needs no offset (the `lea` of an offset 0 was an instruction doing nothing).
+      // Spread: the counter (bytes of lines taken) rotated right by 6, its whole lines low and its bytes into the
+      // current line at the top, where the multiply by 64 × stride shifts them out.
+      const spread = input.farSpread[ref.stream - input.streams] ?? false;
+      const stride = spread ? farLineStride : 1;
       const steps = [
-        `imul ${t}, ${t}, ${64 * farLineStride}`,
-        ...(ref.slot > 0 ? [`lea ${t}, [${t} + ${64 * farLineStride * ref.slot}]`] : []),
+        ...(spread ? [`imul ${t}, ${t}, ${64 * farLineStride}`] : []),
+        `lea ${t}, [${t} + ${64 * stride * ref.slot}]`,
         `and ${t}, {MASK}`,
       ];
-      ins.push({ text: `rorx ${t}, qword ptr [r15 + {COUNTER}], 6`, far: ref.stream });
+      const load = spread
+        ? `rorx ${t}, qword ptr [r15 + {COUNTER}], 6`
+        : `mov ${t}, qword ptr [r15 + {COUNTER}]`;
+      ins.push({ text: load, far: ref.stream });
       for (const text of steps) ins.push({ text, far: ref.stream });
       gp.note(w.pos, ['r15'], [t], true);
       w.pos++;

@@ -7,7 +7,7 @@ import type { GeneratedFile } from '../generated-file.ts';
 import { type BlockBody, farAdvanceBytes, generateBlock } from './block.ts';
 import { IndirectSites } from './branches.ts';
 import { beyondLlcTier, cacheTiers, heldTiers, scaleHardBranches, scaleWorkingSetTail } from './knobs.ts';
-import { cOverheadPerBlock, farAddressingInstructions, regionBins, shapeBody } from './layout.ts';
+import { cOverheadPerBlock, regionBins, shapeBody } from './layout.ts';
 import {
   type BlockCode,
   type BodyCode,
@@ -100,11 +100,9 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
   const cmovShare = shape.categories.find(
     (c) => c.ext === 'base' && c.cls === 'mov.cond' && c.mem === 'no_mem',
   );
-  // (The mix's shares are of the loop instructions the far addressing leaves.)
-  const farAddressing = farAddressingInstructions * shape.farAccesses.reduce((s, a) => s + a, 0);
   const indirectSites = new IndirectSites(
     plan.branches,
-    (cmovShare?.share ?? 0) * Math.max(0, blockInstructions - farAddressing),
+    (cmovShare?.share ?? 0) * blockInstructions,
     dispatch,
   );
   // Per far stream, the new lines an invocation takes.
@@ -145,6 +143,7 @@ function generateBody(fn: string, profiled: BodyPlan, knobs: Record<string, numb
           // Replicas are alternatives: the one that runs carries the whole invocation's share.
           weight: Math.max(1, Math.round(b.instructions / b.bodyInstructions)),
           farPerIteration: farPerInstruction.map((rate) => (rate * b.instructions) / runs),
+          farSpread: shape.farSpread,
           carry,
           last: blockIndex === shape.blocks.length - 1,
           // The copies together run the body `runs` times per invocation: its sites stand for all of theirs.

@@ -23,12 +23,13 @@
 //   once-through body cycles over it) and advances the cursor by it. All other stream bins (up to
 //   maxFarStreams, down to a share of minMemoryShare, but the bins beyond the LLC tier make one, however light)
 //   are far streams: each takes the next lines of its
-//   region, cyclically and a page and a line apart (a permutation of the region's lines that misses the TLB and
-//   defeats prefetching as a heap's scattered objects do), from its counter in ctx->data (the bytes of lines taken
+//   region, cyclically, line after line or, as far as the mix's multiplies pay for it, a page and a line apart (a
+//   permutation of the region's lines that misses the TLB and defeats prefetching as a heap's scattered objects
+//   do), from its counter in ctx->data (the bytes of lines taken
 //   so far, one per stream, body and process, so that all threads together walk a region once per cycle), which
 //   each run of a loop body advances by the stream's exact share of lines (its operands, that share rounded up,
-//   re-touch the last line of the run before by the fraction): a rotating counter load, an `imul` and a mask per
-//   operand (and an `lea` beyond a run's first line) and an `add` per run, taken from the mix (block.ts). Region
+//   re-touch the last line of the run before by the fraction): a counter load (rotated, and an `imul`, when
+//   spread), an `lea` and a mask per operand and an `add` per run, taken from the mix (block.ts). Region
 //   sizes are solved so that a line's reuse distance (its own region plus what the other streams touch meanwhile)
 //   falls in the bin (regions.ts). A share of the loads of the largest own-cursor stream chase pointers through a
 //   random ring (r11). Taken branches never skip a far operand.
@@ -41,9 +42,6 @@ import { apportion } from './random.ts';
 
 const l1Bytes = cacheTiers.l1;
 
-/** Instructions that compute a far operand's line (block.ts): a rotating counter load, `imul`, `and` (and an `lea`
- * for a line after a run's first). */
-export const farAddressingInstructions = 3;
 /** Target bins at or below this size are realized as in-iteration reuse, larger ones as streams. */
 export const reuseLimitBytes = 1024;
 /** Window streams with a cursor register of their own (r8, r9); the others share one cursor (r10). */
@@ -120,6 +118,8 @@ export interface BodyShape {
   far: number[];
   /** Per far stream, its accesses per invocation (each a new line). */
   farAccesses: number[];
+  /** Per far stream, whether it walks its region a page and a line apart (block.ts) rather than line after line. */
+  farSpread: boolean[];
   /** Share of the largest register stream's loads that chase pointers. */
   chaseShare: number;
   /** Share of the integer read-modify-writes of memory that are locked (lockedShare). */
@@ -295,7 +295,7 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     }, 0);
   const { memory, streams, far } = memoryTargets(plan, options.maxRegionBytes, operands);
   const loopInstructions = Math.max(0, instructions - stringIterations - stringSetup - cOverheadPerBody);
-  // Each far access computes its position first (a load of its stream's counter, an `imul` and an `and`,
+  // Each far access computes its position first (a load of its stream's counter, an `lea` and an `and`,
   // block.ts), wherever it lands: those are part of the invocation's loads and integer arithmetic, so the mix every
   // block draws from leaves them out. The counters' line is touched by every far access: its loads are the reuse
   // at the shortest distances, which the other operands then leave to them.
@@ -313,17 +313,28 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
   }
   const operandShare = memory.reduce((s, m) => s + m.share, 0);
   for (const m of memory) m.share = operandShare > 0 ? m.share / operandShare : 0;
-  // The counter load rotates and a multiply follows (block.ts): they are the mix's loads into the integer ALU and
-  // its multiplies as far as it has them, plain loads and ALU operations beyond.
+  // Spreading a far stream over pages (block.ts) costs a multiply per access: the mix's multiplies pay for it, the
+  // streams of the largest bins first (they span the most pages); the others walk their regions line after line.
+  // (Spread at any cost, memcached's get body made 130 multiplies where the original made 21: the mix 0.065 off.)
   const has = (key: string) =>
     (categories.find((c) => `${c.ext}.${c.cls}.${c.mem}` === key)?.share ?? 0) * loopInstructions;
-  const rotatingLoads = Math.min(has('base.arith.int.mem_r'), farAccesses);
-  const multiplies = Math.min(has('base.mul.int.no_mem'), farAccesses);
+  const accessesOf = farShares.map((share) => operands * share);
+  let multiplies = has('base.mul.int.no_mem');
+  const farSpread = far.map(() => false);
+  for (let k = far.length - 1; k >= 0; k--) {
+    const a = accessesOf[k] ?? 0;
+    if (a <= 0 || a > multiplies) continue;
+    multiplies -= a;
+    farSpread[k] = true;
+  }
+  const spreadAccesses = accessesOf.reduce((s, a, k) => s + (farSpread[k] ? a : 0), 0);
+  // A spread stream's counter load rotates: one of the mix's loads into the integer ALU as far as it has them.
+  const rotatingLoads = Math.min(has('base.arith.int.mem_r'), spreadAccesses);
   const addressing: Record<string, number> = {
     'base.arith.int.mem_r': rotatingLoads,
     'base.mov.uncond.mem_r': farAccesses - rotatingLoads,
-    'base.mul.int.no_mem': multiplies,
-    'base.arith.int.no_mem': (farAddressingInstructions - 1) * farAccesses - multiplies,
+    'base.mul.int.no_mem': spreadAccesses,
+    'base.arith.int.no_mem': 2 * farAccesses,
   };
   for (const c of categories)
     c.share = Math.max(0, c.share * loopInstructions - (addressing[`${c.ext}.${c.cls}.${c.mem}`] ?? 0));
@@ -413,7 +424,8 @@ export function shapeBody(plan: BodyPlan, options: ShapeOptions): BodyShape {
     memory,
     streams,
     far,
-    farAccesses: farShares.map((share) => operands * share),
+    farAccesses: accessesOf,
+    farSpread,
     chaseShare: options.chaseShare,
     lockedShare: lockedShare(plan.mix),
     blocks,

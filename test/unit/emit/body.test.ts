@@ -176,7 +176,8 @@ function farTouchesPerInvocation(content: string, fn: string): Map<string, { lin
   const at = (c: string) =>
     counters.get(c) ?? counters.set(c, { lines: 0, loads: 0 }).get(c) ?? { lines: 0, loads: 0 };
   for (const { text, runs } of statementsOf(content, fn)) {
-    for (const m of text.matchAll(/rorx \w+, qword ptr \[r15 \+ (\d+)\], 6/g)) at(m[1] ?? '').loads += runs;
+    for (const m of text.matchAll(/(?:rorx|mov) \w+, qword ptr \[r15 \+ (\d+)\]/g))
+      at(m[1] ?? '').loads += runs;
     for (const { counter, lines } of farAdvancesOf(text)) at(counter).lines += runs * lines;
   }
   return counters;
