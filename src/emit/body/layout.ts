@@ -25,14 +25,13 @@
 //   are far streams: each takes the next lines of its
 //   region, cyclically, line after line or, as far as the mix's multiplies pay for it, a page and a line apart (a
 //   permutation of the region's lines that misses the TLB and defeats prefetching as a heap's scattered objects
-//   do), from its counter in ctx->data (the bytes of lines taken
-//   so far, one per stream, body and process, so that all threads together walk a region once per cycle), which
-//   each run of a loop body advances by the stream's exact share of lines (its operands, that share rounded up,
-//   re-touch the last line of the run before by the fraction): a counter load (rotated, and an `imul`, when
-//   spread), an `lea` and a mask per operand and an `add` per run, taken from the mix (block.ts). Region
-//   sizes are solved so that a line's reuse distance (its own region plus what the other streams touch meanwhile)
-//   falls in the bin (regions.ts). A share of the loads of the largest own-cursor stream chase pointers through a
-//   random ring (r11). Taken branches never skip a far operand.
+//   do), from its counter in ctx->data (the bytes of lines taken so far, one per stream, body and process, so that
+//   all threads together walk a region once per cycle), which each run of a loop body advances by the stream's
+//   exact share of lines (its operands, that share rounded up, re-touch the last line of the run before by the
+//   fraction): a counter load (rotated, and an `imul`, when spread), an `lea` and a mask per operand and an `add`
+//   per run, taken from the mix (block.ts). Region sizes are solved so that a line's reuse distance (its own
+//   region plus what the other streams touch meanwhile) falls in the bin (regions.ts). A share of the loads of the
+//   largest own-cursor stream chase pointers through a random ring (r11). Taken branches never skip a far operand.
 // * The mix, branches and dependency histograms shape the instructions of each loop body (block.ts).
 
 import type { StringOp } from '../../analyze/cpu/isa.ts';
