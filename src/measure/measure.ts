@@ -248,7 +248,9 @@ export function medianSimulated(runs: readonly Measurement['simulated'][]): Meas
       : null;
   return (runs[0] ?? []).map((first) => {
     const same = runs.flatMap((r) => r.filter((s) => s.platform === first.platform));
-    const number = (pick: (s: (typeof same)[number]) => number) => median(same.map(pick));
+    type Figures = (typeof same)[number];
+    const number = (pick: (s: Figures) => number) => median(same.map(pick));
+    const nullable = (pick: (s: Figures) => number | null) => of(same.map(pick), (v) => v);
     return {
       platform: first.platform,
       instructionsPerRequest: number((s) => s.instructionsPerRequest),
@@ -256,18 +258,9 @@ export function medianSimulated(runs: readonly Measurement['simulated'][]): Meas
       l1dMissRatio: number((s) => s.l1dMissRatio),
       l2MissRatio: number((s) => s.l2MissRatio),
       llcMissRatio: number((s) => s.llcMissRatio),
-      branchMispredictRate: of(
-        same.map((s) => s.branchMispredictRate),
-        (v) => v,
-      ),
-      conditionalMispredictRate: of(
-        same.map((s) => s.conditionalMispredictRate),
-        (v) => v,
-      ),
-      indirectMispredictRate: of(
-        same.map((s) => s.indirectMispredictRate),
-        (v) => v,
-      ),
+      branchMispredictRate: nullable((s) => s.branchMispredictRate),
+      conditionalMispredictRate: nullable((s) => s.conditionalMispredictRate),
+      indirectMispredictRate: nullable((s) => s.indirectMispredictRate),
       mpki: levels(
         same.map((s) => s.mpki),
         ['l1i', 'l1d', 'l2', 'llc'] as const,

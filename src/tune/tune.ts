@@ -40,25 +40,32 @@ export interface TuneOptions {
 }
 
 /**
- * Measures a service once more when its valgrind window served nothing: on this shared machine a service under
- * valgrind occasionally answers no request within a window.
- */
-/**
  * The tuner aims at the median of this many simulated windows of the original: one window's figures move between
  * starts by more than the goals (redis-aof's LLC ratio 0.0024, then 0.072 in bench h23 and 0.022, then 0.0012 in
  * h24, the tuner driving the LLC knob to 11.9 after the high one; memcached's L2 ratio 0.076 then 0.062).
  */
 const originalSimulatedWindows = 3;
 
-async function measureOnce(spec: TargetSpec, role: Measurement['role'], options: MeasureOptions) {
+/**
+ * Runs a measurement once more when its valgrind window served nothing: on this shared machine a service under
+ * valgrind occasionally answers no request within a window.
+ */
+async function againIfNothingServed<T>(
+  what: string,
+  progress: (m: string) => void,
+  measure: () => Promise<T>,
+) {
   try {
-    return await measureService(spec, role, options);
+    return await measure();
   } catch (error) {
     if (!isDittoError(error) || error.code !== 'DITTO_LOAD_FAILED') throw error;
-    options.onProgress(`${role}: ${error.message}; measuring again`);
-    return await measureService(spec, role, options);
+    progress(`${what}: ${error.message}; measuring again`);
+    return await measure();
   }
 }
+
+const measureOnce = (spec: TargetSpec, role: Measurement['role'], options: MeasureOptions) =>
+  againIfNothingServed(role, options.onProgress, () => measureService(spec, role, options));
 
 export async function tuneClone(spec: TargetSpec, dir: string, options: TuneOptions): Promise<Tuning> {
   const started = performance.now();
@@ -83,7 +90,12 @@ export async function tuneClone(spec: TargetSpec, dir: string, options: TuneOpti
   const windows = [original.simulated];
   for (let n = 2; n <= originalSimulatedWindows; n++) {
     progress(`tune: the original's simulated figures, window ${n} of ${originalSimulatedWindows}`);
-    windows.push(await measureSimulated(spec, measure, (m) => progress(`original: ${m}`)));
+    const originalProgress = (m: string) => progress(`original: ${m}`);
+    windows.push(
+      await againIfNothingServed('original', progress, () =>
+        measureSimulated(spec, measure, originalProgress),
+      ),
+    );
   }
   original.simulated = medianSimulated(windows);
 

@@ -205,9 +205,9 @@ export function generateBlock(input: BlockInput): BlockBody {
   };
   // Memory targets per operand (quotas.ts): the far streams' first.
   const { quota: memQuota, advance: farAdvance, rounding } = farQuotas(input, memoryOperands());
-  // The mix left out the addressing (a counter load, an `lea`, an `and`) of the invocation's far accesses; the operands
-  // rounding added need theirs too, and each far stream run here advances its counter once per iteration (an `add`
-  // to memory, below).
+  // The mix left out the addressing (a counter load, an `lea`, an `and`) of the invocation's far accesses; the
+  // operands rounding added need theirs too, and each far stream run here advances its counter once per iteration
+  // (an `add` to memory, below).
   const extra = Math.round(rounding);
   take('base.mov.uncond.mem_r', extra);
   take('base.arith.int.no_mem', 2 * extra);
