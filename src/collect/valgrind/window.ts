@@ -78,3 +78,104 @@ export const settleTolerance = 0.03;
 export function hasSettled(previous: number | undefined, current: number): boolean {
   return previous !== undefined && previous > 0 && Math.abs(current / previous - 1) <= settleTolerance;
 }
+
+/** What one thread's dump shows it calling: whether it serves requests, and how often it went to sleep. */
+export interface ThreadCalls {
+  /** It called a function that receives, sends or waits for requests on sockets. */
+  serves: boolean;
+  /** Calls into a sleep or wait function from code that is not one itself: the times it slept in the window. */
+  waits: number;
+}
+
+/** Functions a thread that serves requests calls (glibc's names, without their `__libc_`/`__GI_` prefixes). */
+const requestFunctions = new Set([
+  'accept',
+  'accept4',
+  'epoll_wait',
+  'epoll_pwait',
+  'epoll_pwait2',
+  'poll',
+  'ppoll',
+  'select',
+  'pselect',
+  'read',
+  'readv',
+  'recv',
+  'recvfrom',
+  'recvmsg',
+  'recvmmsg',
+  'write',
+  'writev',
+  'send',
+  'sendto',
+  'sendmsg',
+  'sendmmsg',
+  'sendfile',
+  'sendfile64',
+]);
+
+/** Functions a background thread sleeps in between its wake-ups. */
+const waitFunctions = new Set([
+  'nanosleep',
+  'clock_nanosleep',
+  'usleep',
+  'sleep',
+  'pthread_cond_wait',
+  'pthread_cond_timedwait',
+  'pthread_cond_clockwait',
+  'sem_wait',
+  'sem_timedwait',
+  'sem_clockwait',
+]);
+
+/** `__GI___poll`, `__libc_recv`, `clock_nanosleep@@GLIBC_2.17` → `poll`, `recv`, `clock_nanosleep`. */
+export function baseFunctionName(name: string): string {
+  return name
+    .replace(/@.*$/, '')
+    .replace(/^_+/, '')
+    .replace(/^(?:libc_|GI_+)/, '')
+    .replace(/^_+/, '');
+}
+
+/**
+ * Scans a callgrind dump's call records (`fn=` caller, `cfn=` callee, `calls=` count; compressed names or not).
+ * The names are read here only and never kept.
+ */
+export function threadCalls(text: string): ThreadCalls {
+  const names = new Map<string, string>();
+  const resolve = (value: string) => {
+    const m = /^\((\d+)\)(?:\s+(.*))?$/.exec(value);
+    if (!m) return value;
+    const [, id = '', name] = m;
+    if (name !== undefined) names.set(id, name);
+    return name ?? names.get(id) ?? '';
+  };
+  let caller = '';
+  let callee: string | undefined;
+  let serves = false;
+  let waits = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('fn=')) caller = baseFunctionName(resolve(line.slice(3)));
+    else if (line.startsWith('cfn=')) {
+      callee = baseFunctionName(resolve(line.slice(4)));
+      if (requestFunctions.has(callee)) serves = true;
+    } else if (line.startsWith('calls=') && callee !== undefined) {
+      if (waitFunctions.has(callee) && !waitFunctions.has(caller))
+        waits += Number(line.slice(6).split(' ')[0]) || 0;
+      callee = undefined;
+    }
+  }
+  return { serves, waits };
+}
+
+/**
+ * Splits a window's thread dumps into the threads that serve requests and the background threads. A service none
+ * of whose threads shows a request function (its I/O out of callgrind's sight) has every thread counted as serving.
+ */
+export function splitThreads<T extends { calls: ThreadCalls }>(
+  dumps: readonly T[],
+): { serving: T[]; background: T[] } {
+  const serving = dumps.filter((d) => d.calls.serves);
+  if (serving.length === 0) return { serving: [...dumps], background: [] };
+  return { serving, background: dumps.filter((d) => !d.calls.serves) };
+}
