@@ -87,7 +87,15 @@ export const profileSchema = z.strictObject({
   syscalls: z.array(syscallProfileSchema),
   threadClusters: z.array(threadClusterSchema),
   /** Per request class: the user-space CPU body. */
-  cpu: z.array(z.strictObject({ class: requestClassSchema, body: cpuBodySchema })),
+  cpu: z.array(
+    z.strictObject({
+      class: requestClassSchema,
+      body: cpuBodySchema,
+      /** What the background threads did per wake-up meanwhile (a "request" is a wake-up); null when they woke too
+       * rarely to tell, absent from profiles of before it was measured. */
+      background: cpuBodySchema.nullable().optional(),
+    }),
+  ),
   provenance: z.strictObject({
     ditto: z.string(),
     createdAt: z.string(),

@@ -1,6 +1,6 @@
 // When the clone's background threads wake (pure): as often as the original's did at the profiled mix, and
 // following the request rate as the original's did between the profiled load and a busier one.
-import type { ClonePlan } from '../artifacts/clone-plan.ts';
+import type { BodyPlan, ClonePlan } from '../artifacts/clone-plan.ts';
 import type { Profile } from '../artifacts/profile.ts';
 
 type WakeupPoint = NonNullable<Profile['observed']>['backgroundWakeups'][number];
@@ -27,9 +27,10 @@ export function wakeupRateExponent(points: readonly WakeupPoint[]): number {
 /**
  * The background thread groups. Their periods come from the traced skeleton windows, which load one request class
  * at a time; the untraced mixed window's wake-ups rescale them (memcached's LRU maintainer woke every 3.2 ms under
- * gets alone and every 1.2 ms under the mix), and the busier window gives how they follow the load.
+ * gets alone and every 1.2 ms under the mix), and the busier window gives how they follow the load. A thread of a
+ * group that wakes runs `body` at every wake-up.
  */
-export function backgroundPlan(profile: Profile): ClonePlan['background'] {
+export function backgroundPlan(profile: Profile, body: BodyPlan | null = null): ClonePlan['background'] {
   const groups = (profile.skeleton?.threads ?? []).filter((t) => t.role === 'background');
   const points = profile.observed?.backgroundWakeups ?? [];
   const profiled = points[0];
@@ -50,6 +51,7 @@ export function backgroundPlan(profile: Profile): ClonePlan['background'] {
       g.periodMs !== null && profiled && profiled.requestsPerSecond > 0 && exponent !== 0
         ? { referenceRate: profiled.requestsPerSecond, exponent }
         : null,
-    body: null,
+    // The profile measures the work per wake-up over all background threads: every one that wakes does it.
+    body: g.periodMs === null ? null : body,
   }));
 }

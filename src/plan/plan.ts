@@ -212,6 +212,26 @@ function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan 
   };
 }
 
+/**
+ * A background wake-up's body: what the original's background threads did per wake-up while the most common class
+ * was served (the runtime's own sleep loop is a few dozen instructions: nothing to take off).
+ */
+function backgroundBodyPlan(profile: Profile): BodyPlan | null {
+  const byShare = [...profile.workload.classes].sort((a, b) => b.share - a.share);
+  const body = byShare
+    .map(({ name }) => profile.cpu.find((c) => c.class === name)?.background)
+    .find((b) => b);
+  if (!body) return null;
+  return {
+    instructions: body.instructionsPerRequest,
+    mix: body.mix,
+    branches: body.branches,
+    dependencies: body.dependencies,
+    stringOps: body.stringOps,
+    cache: extendToLlc(body),
+  };
+}
+
 function dataFileBytes(profile: Profile, classes: ClonePlan['classes']): number | null {
   const usesFile = classes.some((c) => c.syscalls.some((s) => s.op !== 'fsync' && s.op !== 'fdatasync'));
   const syncs = classes.some((c) => c.syscalls.length > 0);
@@ -242,7 +262,7 @@ export function planClone(profile: Profile, knobs: Knobs = {}, seed = 1): CloneP
     protocol: profile.protocol,
     network: networkPlan(profile),
     classes,
-    background: backgroundPlan(profile),
+    background: backgroundPlan(profile, backgroundBodyPlan(profile)),
     dataFile: (() => {
       const bytes = dataFileBytes(profile, classes);
       return bytes === null ? null : { bytes };

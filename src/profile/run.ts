@@ -243,7 +243,7 @@ export async function profileTarget(spec: TargetSpec, options: ProfileOptions): 
           onProgress: (m) => progress(`cpu (${c.name}): ${m}`),
           ...(options.quickCache ? { plan: cacheRunPlan({ maxBytes: 32 * 1024 }) } : {}),
         });
-        bodies.push({ class: c.name, body: run.body });
+        bodies.push({ class: c.name, body: run.body, background: run.background });
       }
       return bodies;
     });

@@ -23,7 +23,7 @@ import {
 import type { Knobs } from '../plan/plan.ts';
 import type { TargetSpec } from '../spec/target-spec.ts';
 import { tuningMetrics } from './metrics.ts';
-import { bestIteration, knobPairings, type Observation, proposeKnobs, stopReason } from './propose.ts';
+import { bestIteration, type Observation, pairingsFor, proposeKnobs, stopReason } from './propose.ts';
 
 export interface TuneOptions {
   /** Clones measured at most (the first with the clone's own knobs). */
@@ -74,6 +74,7 @@ export async function tuneClone(spec: TargetSpec, dir: string, options: TuneOpti
   const profile = readArtifact(join(dir, manifest.profile), profileSchema, 'profile.json');
   const plan = readArtifact(join(dir, manifest.plan), clonePlanSchema, 'plan.json');
   const seed = options.seed ?? plan.seed;
+  const pairings = pairingsFor(plan);
   const load = profile.workload.qps;
   const progress = options.onProgress;
   const measure: MeasureOptions = {
@@ -124,14 +125,14 @@ export async function tuneClone(spec: TargetSpec, dir: string, options: TuneOpti
     const metrics = tuningMetrics(comparison);
     iterations.push({ iteration, knobs, metrics, seconds: (performance.now() - t0) / 1000 });
     history.push({ knobs, metrics });
-    const next = proposeKnobs(history);
-    reason = stopReason(history, next, { seconds: elapsedS() }, budget);
+    const next = proposeKnobs(history, pairings);
+    reason = stopReason(history, next, { seconds: elapsedS() }, budget, pairings);
     // Until the tune ends, the file says 'iterations': its history holds the iterations run so far.
-    write(bestIteration(history, knobPairings), reason ?? 'iterations');
+    write(bestIteration(history, pairings), reason ?? 'iterations');
     progress(`tune: iteration ${iteration} done in ${Math.round(iterations.at(-1)?.seconds ?? 0)} s`);
     knobs = next;
   }
-  const best = bestIteration(history, knobPairings);
+  const best = bestIteration(history, pairings);
   const bestKnobs = iterations[best]?.knobs ?? {};
   progress(`tune: ${reason}; leaving the clone with iteration ${best} (${describeKnobs(bestKnobs)})`);
   generateClone(profile, dir, bestKnobs, seed);

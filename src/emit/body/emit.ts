@@ -29,6 +29,9 @@ import { solveRegions } from './regions.ts';
 /** Knobs read from plan.knobs (1 = as profiled unless noted). */
 export const bodyKnobs = {
   instructions: 'body.instructions',
+  /** Scales the background wake-up bodies' instructions, which the other knobs leave as profiled: their threads
+   * serve no request, so the simulated per-request figures those knobs aim at leave them out (valgrind/window.ts). */
+  backgroundInstructions: 'body.backgroundInstructions',
   /** Share of the largest stream's loads that chase pointers (absolute, default 0.3). */
   pointerChase: 'body.pointerChase',
   /** Largest data region in MiB (absolute, default 64). */
@@ -224,13 +227,25 @@ function touched(body: ReturnType<typeof generateBody>, stream: number): boolean
 }
 
 export function emitBodies(plan: ClonePlan): GeneratedFile[] {
-  const entries: { fn: string; body: BodyPlan; share: number }[] = [
-    ...plan.classes.flatMap((c) => (c.body ? [{ fn: `class_${c.name}`, body: c.body, share: c.share }] : [])),
-    ...plan.background.flatMap((g, i) => (g.body ? [{ fn: `background_${i}`, body: g.body, share: 0 }] : [])),
+  const { knobs } = plan;
+  const backgroundKnobs = Object.fromEntries(
+    [bodyKnobs.pointerChase, bodyKnobs.maxRegionMiB, bodyKnobs.backgroundInstructions].flatMap((k) =>
+      knobs[k] === undefined
+        ? []
+        : [[k === bodyKnobs.backgroundInstructions ? bodyKnobs.instructions : k, knobs[k]]],
+    ),
+  );
+  const entries: { fn: string; body: BodyPlan; share: number; knobs: Record<string, number> }[] = [
+    ...plan.classes.flatMap((c) =>
+      c.body ? [{ fn: `class_${c.name}`, body: c.body, share: c.share, knobs }] : [],
+    ),
+    ...plan.background.flatMap((g, i) =>
+      g.body ? [{ fn: `background_${i}`, body: g.body, share: 0, knobs: backgroundKnobs }] : [],
+    ),
   ];
   let slot = 0;
   const generated = entries.map((e, index) => {
-    const body = generateBody(e.fn, e.body, plan.knobs, new Random(plan.seed, index));
+    const body = generateBody(e.fn, e.body, e.knobs, new Random(plan.seed, index));
     // All string ops work on one area at its start: movs and cmps span twice their bytes.
     const stringBytes = body.shape.strings.reduce(
       (m, s) => Math.max(m, (s.op === 'movs' || s.op === 'cmps' ? 2 : 1) * s.count * s.elementBytes),

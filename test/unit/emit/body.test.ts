@@ -44,6 +44,28 @@ test('every body of the plan gets its function, and only those', () => {
   assert.match(c, /void ditto_body_init\(ditto_body_ctx \*ctx\)/);
 });
 
+/** The code of one generated body function, offsets into ctx and the data left out (the bodies share their layout). */
+const functionText = (c: string, fn: string) => {
+  const start = c.indexOf(`void ditto_body_${fn}(`);
+  return start < 0
+    ? ''
+    : c.slice(start, c.indexOf('\n}\n', start)).replace(/\[(r12|r15) \+ \d+\]/g, '[$1 + N]');
+};
+
+test('the background body has its own instruction knob; the request knobs leave it as profiled', () => {
+  const plan = readPlan(join(goldenDir, 'set-and-background', 'plan.json'));
+  const emit = (knobs: Record<string, number>) => emitBodies({ ...plan, knobs })[0]?.content ?? '';
+  const plain = emit({});
+  const requestKnobs = emit({ 'body.instructions': 0.5, 'body.dcacheBeyondL1': 3, 'body.hardBranches': 0.2 });
+  assert.equal(functionText(requestKnobs, 'background_0'), functionText(plain, 'background_0'));
+  assert.notEqual(functionText(requestKnobs, 'class_set'), functionText(plain, 'class_set'));
+  const busier = emit({ 'body.backgroundInstructions': 2 });
+  assert.equal(functionText(busier, 'class_set'), functionText(plain, 'class_set'));
+  // The fixture's wake-up is 200 instructions, run once through: twice as many is twice the code.
+  const lines = (c: string) => functionText(c, 'background_0').split('\n').length;
+  assert.ok(lines(busier) > 1.8 * lines(plain), `${lines(busier)} vs ${lines(plain)} lines`);
+});
+
 test('replicated cold code is copies of one loop body, each aligned and named so gcc keeps them apart', () => {
   const plan = readPlan(join(goldenDir, 'set-and-background', 'plan.json'));
   const c = emitBodies({ ...plan, knobs: { ...plan.knobs, 'body.icacheBeyondL1': 3 } })[0]?.content ?? '';

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
+import { clonePlanSchema } from '../../../src/artifacts/clone-plan.ts';
 import { type Profile, profileSchema } from '../../../src/artifacts/profile.ts';
 import { backgroundPlan, wakeupRateExponent } from '../../../src/plan/background.ts';
+import { planClone } from '../../../src/plan/plan.ts';
 
 const memcached = (): Profile =>
   profileSchema.parse(
@@ -90,4 +92,31 @@ test('one window alone rescales without a slope; the rescale is bounded; several
       .map((b) => b.periodMs),
     [5, 20],
   );
+});
+
+test("the background threads' work per wake-up, as the most common class's windows saw it, goes to the groups that wake", () => {
+  const p = memcached();
+  assert.equal(
+    planClone(p).background.filter((b) => b.body !== null).length,
+    0,
+    'no background body profiled',
+  );
+  // The maintainer as the get windows saw it: the get body's profile stands in for it, per wake-up.
+  const get = p.cpu.find((c) => c.class === 'get');
+  const set = p.cpu.find((c) => c.class === 'set');
+  assert.ok(get && set);
+  const perWakeup = { ...get.body, instructionsPerRequest: 6000 };
+  const withBackground: Profile = {
+    ...p,
+    cpu: [
+      { ...get, background: perWakeup },
+      { ...set, background: { ...perWakeup, instructionsPerRequest: 9000 } },
+    ],
+  };
+  const plan = clonePlanSchema.parse(planClone(withBackground));
+  for (const g of plan.background) {
+    if (g.periodMs === null) assert.equal(g.body, null, 'idle threads never run a body');
+    else assert.equal(g.body?.instructions, 6000, 'gets are 90% of the requests: their windows count');
+  }
+  assert.ok(plan.background.some((g) => g.body !== null));
 });

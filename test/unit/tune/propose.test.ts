@@ -9,6 +9,7 @@ import {
   type KnobPairing,
   knobPairings,
   type Observation,
+  pairingsFor,
   proposeKnobs,
   stopReason,
   type TuningMetric,
@@ -299,4 +300,15 @@ test('the time budget stops before an iteration that would overrun it', () => {
   const next = proposeKnobs(history);
   assert.equal(stopReason(history, next, { seconds: 50 }, { ...budget, seconds: 90 }), 'minutes');
   assert.equal(stopReason(history, next, { seconds: 40 }, { ...budget, seconds: 90 }), null);
+});
+
+test('the background knob is tuned only where the plan has a background body for it to scale', () => {
+  const knob = 'body.backgroundInstructions';
+  const group = { count: 1, periodMs: 1.1, followsLoad: null };
+  const without = pairingsFor({ background: [{ ...group, body: null }] });
+  assert.ok(!without.some((p) => p.knob === knob));
+  assert.equal(without.length, knobPairings.length - 1);
+  const body = {} as NonNullable<Parameters<typeof pairingsFor>[0]['background'][number]['body']>;
+  const withBody = pairingsFor({ background: [{ ...group, body }] });
+  assert.equal(withBody.find((p) => p.knob === knob)?.metric, 'cpu_background_us_per_request');
 });
