@@ -100,7 +100,7 @@ function clusters(p: Profile): string {
 
 function cpu(p: Profile): string {
   return p.cpu
-    .map(({ class: cls, body }) => {
+    .map(({ class: cls, body, background }) => {
       const mix = Object.entries(body.mix.categories)
         .sort((a, b) => b[1] - a[1])
         .slice(0, 6)
@@ -117,6 +117,11 @@ function cpu(p: Profile): string {
       return [
         `${cls}: ${n(body.instructionsPerRequest)} instructions per request; ${n(body.branches.conditionalPerRequest)} conditional branches (${pct(body.branches.takenShare)} taken), ${n(body.branches.indirectPerRequest)} indirect jumps (${pct(body.branches.indirectMispredictRate)} mispredicted); ${n(body.stringOps.repBytesPerRequest)} B by rep string ops`,
         `  mix: ${mix}`,
+        ...(background
+          ? [
+              `  background threads meanwhile: ${n(background.instructionsPerRequest)} instructions per wake-up (${n(background.window.requests)} wake-ups measured)`,
+            ]
+          : []),
         formatTable(
           ['platform', 'L1i miss', 'L1d miss', 'L2 miss', 'LLC miss', 'branch mispredict'],
           platforms,
