@@ -89,6 +89,8 @@ typedef struct {
     double reference_rate;
     double rate_exponent;
     ditto_body_fn body;
+    /* > 0: after a wake-up the thread sleeps at least what keeps its awake time to this share of wall time. */
+    double busy_share;
 } ditto_background_config;
 
 typedef struct {

@@ -128,6 +128,19 @@ static uint64_t period_at_load(const ditto_background_config *b, load_estimate *
     return (uint64_t)(period < MIN_PERIOD_NS ? MIN_PERIOD_NS : period);
 }
 
+/* Moves the next wake-up no earlier than what keeps the time awake since `woke` to `share` of wall time: a wake-up
+ * slowed down (valgrind, a contended CPU) spaces the next ones out instead of running them back to back. */
+static void keep_busy_share(double share, const struct timespec *woke, struct timespec *next)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double rest = seconds_between(woke, &now) * (1 / share - 1);
+    uint64_t ns = (uint64_t)now.tv_nsec + (uint64_t)(rest * 1e9);
+    struct timespec earliest = {.tv_sec = now.tv_sec + (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    if (seconds_between(next, &earliest) > 0)
+        *next = earliest;
+}
+
 static void *background_thread(void *arg)
 {
     const ditto_background_config *b = arg;
@@ -149,8 +162,13 @@ static void *background_thread(void *arg)
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
             ;
         if (b->body) {
+            struct timespec woke;
+            if (b->busy_share > 0)
+                clock_gettime(CLOCK_MONOTONIC, &woke);
             b->body(&t.ctx);
             t.ctx.request_id++;
+            if (b->busy_share > 0)
+                keep_busy_share(b->busy_share, &woke, &next);
         }
         if (b->reference_rate > 0 && seconds_between(&load.at, &next) >= LOAD_ESTIMATE_S) {
             struct timespec now;

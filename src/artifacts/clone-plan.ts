@@ -114,6 +114,12 @@ export const clonePlanSchema = z.strictObject({
         .nullable()
         .default(null),
       body: bodyPlanSchema.nullable(),
+      /**
+       * The largest share of wall time a thread of the group spends awake: it then sleeps at least what keeps it
+       * there, so that where its wake-ups slow down (valgrind, CPU contention) it wakes less often rather than
+       * running back to back, as the original's did. Null: no bound.
+       */
+      busyShare: z.number().positive().max(1).nullable().default(null),
     }),
   ),
   /** The scratch data file the runtime reads and writes in place of the original's files. */

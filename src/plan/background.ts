@@ -44,6 +44,7 @@ export function backgroundPlan(profile: Profile, body: BodyPlan | null = null): 
       ? Math.min(maxRescale, Math.max(1 / maxRescale, skeletonWakeups / profiled.wakeupsPerSecond))
       : 1;
   const exponent = wakeupRateExponent(points);
+  const busy = backgroundBusyShare(profile);
   return groups.map((g) => ({
     count: g.count,
     periodMs: g.periodMs === null ? null : g.periodMs * scale,
@@ -53,5 +54,23 @@ export function backgroundPlan(profile: Profile, body: BodyPlan | null = null): 
         : null,
     // The profile measures the work per wake-up over all background threads: every one that wakes does it.
     body: g.periodMs === null ? null : body,
+    busyShare: g.periodMs === null || body === null ? null : busy,
   }));
+}
+
+/**
+ * The share of wall time each waking background thread of the original spent on a CPU at the profiled load (its
+ * CPU time per request × requests per second, over the threads that wake); null when not observed. memcached's LRU
+ * maintainer: 4.7 us per request at 5000 req/s, 2.4%. Under callgrind it woke 26 times a second where natively it
+ * woke 900 times; a clone thread bound to that share wakes as rarely there (each wake-up then takes ≈ 1 ms).
+ */
+export function backgroundBusyShare(profile: Profile): number | null {
+  const observed = profile.observed;
+  const threads = (profile.skeleton?.threads ?? [])
+    .filter((t) => t.role === 'background' && t.periodMs !== null)
+    .reduce((n, t) => n + t.count, 0);
+  const cpuNs = observed?.baseline.byRole.find((r) => r.role === 'background')?.cpuNsPerRequest;
+  const rate = observed?.load.achievedRate ?? 0;
+  if (!cpuNs || threads === 0 || rate <= 0) return null;
+  return Math.min(1, (cpuNs * rate) / 1e9 / threads);
 }

@@ -252,7 +252,13 @@ test('thread-per-connection with non-blocking sockets (spinning reads) serves di
 test('a background thread whose period follows the load: long sleeps when idle, 200 wake-ups/s at 2000 req/s', async () => {
   // Planned: 10 ms at 1000 req/s, inversely to the rate; an idle service counts as 1% of the reference (1 s).
   const background = [
-    { count: 1, periodMs: 10, followsLoad: { referenceRate: 1000, exponent: 1 }, body: null },
+    {
+      count: 1,
+      periodMs: 10,
+      followsLoad: { referenceRate: 1000, exponent: 1 },
+      body: null,
+      busyShare: null,
+    },
   ];
   const plan = smallPlan(
     'memcached',

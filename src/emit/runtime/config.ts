@@ -157,7 +157,7 @@ export function renderRuntimeConfig(plan: ClonePlan): string {
       if (b.body) declarations.push(`void ${backgroundBodyName(i)}(ditto_body_ctx *ctx);`);
       const periodNs = b.periodMs === null ? 0 : Math.max(1, Math.round(b.periodMs * 1e6));
       const load = b.followsLoad ?? { referenceRate: 0, exponent: 0 };
-      return `{${u32(b.count)}, ${u64(periodNs)}, ${real(load.referenceRate)}, ${real(load.exponent)}, ${b.body ? backgroundBodyName(i) : 'NULL'}}`;
+      return `{${u32(b.count)}, ${u64(periodNs)}, ${real(load.referenceRate)}, ${real(load.exponent)}, ${b.body ? backgroundBodyName(i) : 'NULL'}, ${real(b.busyShare ?? 0)}}`;
     });
     tables.push(array('ditto_background_config', 'background', rows));
   }

@@ -61,10 +61,10 @@ test('bodies are referenced by the agreed names only when the plan has them', ()
   const none = renderRuntimeConfig({
     ...plan,
     classes: plan.classes.map((k) => ({ ...k, body: null })),
-    background: [{ count: 1, periodMs: null, followsLoad: null, body: null }],
+    background: [{ count: 1, periodMs: null, followsLoad: null, body: null, busyShare: null }],
   });
   assert.doesNotMatch(none, /ditto_body_/);
-  assert.match(none, /\{1u, 0ULL, 0\.0, 0\.0, NULL\}/);
+  assert.match(none, /\{1u, 0ULL, 0\.0, 0\.0, NULL, 0\.0\}/);
 });
 
 test('a data file large enough for every op, even when the plan has none', () => {

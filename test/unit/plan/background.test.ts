@@ -114,9 +114,22 @@ test("the background threads' work per wake-up, as the most common class's windo
     ],
   };
   const plan = clonePlanSchema.parse(planClone(withBackground));
+  // The original's background threads were on a CPU this share of the time, per thread that wakes.
+  const observed = p.observed;
+  assert.ok(observed);
+  const cpuNs = observed.baseline.byRole.find((r) => r.role === 'background')?.cpuNsPerRequest ?? 0;
+  const waking = (p.skeleton?.threads ?? [])
+    .filter((t) => t.role === 'background' && t.periodMs !== null)
+    .reduce((n, t) => n + t.count, 0);
+  const busy = (cpuNs * observed.load.achievedRate) / 1e9 / waking;
+  assert.ok(busy > 0 && busy < 0.2, `busy share ${busy}`);
   for (const g of plan.background) {
     if (g.periodMs === null) assert.equal(g.body, null, 'idle threads never run a body');
-    else assert.equal(g.body?.instructions, 6000, 'gets are 90% of the requests: their windows count');
+    else {
+      assert.equal(g.body?.instructions, 6000, 'gets are 90% of the requests: their windows count');
+      assert.ok(Math.abs((g.busyShare ?? 0) - busy) < 1e-12);
+    }
   }
   assert.ok(plan.background.some((g) => g.body !== null));
+  assert.ok(planClone(p).background.every((g) => g.busyShare === null), 'no body, no bound');
 });

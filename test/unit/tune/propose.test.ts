@@ -304,7 +304,7 @@ test('the time budget stops before an iteration that would overrun it', () => {
 
 test('the background knob is tuned only where the plan has a background body for it to scale', () => {
   const knob = 'body.backgroundInstructions';
-  const group = { count: 1, periodMs: 1.1, followsLoad: null };
+  const group = { count: 1, periodMs: 1.1, followsLoad: null, busyShare: null };
   const without = pairingsFor({ background: [{ ...group, body: null }] });
   assert.ok(!without.some((p) => p.knob === knob));
   assert.equal(without.length, knobPairings.length - 1);

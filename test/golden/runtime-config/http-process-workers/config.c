@@ -15,8 +15,8 @@ static const ditto_syscall_op get_syscalls[] = {
 };
 
 static const ditto_background_config background[] = {
-    {2u, 0ULL, 0.0, 0.0, NULL},
-    {1u, 2500000ULL, 0.0, 0.0, NULL},
+    {2u, 0ULL, 0.0, 0.0, NULL, 0.0},
+    {1u, 2500000ULL, 0.0, 0.0, NULL, 0.0},
 };
 
 const ditto_config ditto_clone_config = {

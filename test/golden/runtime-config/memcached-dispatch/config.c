@@ -24,7 +24,7 @@ static const ditto_syscall_op set_syscalls[] = {
 };
 
 static const ditto_background_config background[] = {
-    {1u, 100000000ULL, 4954.887074489989, -0.07458656954428604, ditto_body_background_0},
+    {1u, 100000000ULL, 4954.887074489989, -0.07458656954428604, ditto_body_background_0, 0.0},
 };
 
 const ditto_config ditto_clone_config = {
