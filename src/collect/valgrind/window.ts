@@ -2,6 +2,7 @@
 // workers it forked, each writing its own dump): summing the dumps' totals, refusing a window that holds no work or
 // costs from before it, and reading the credentials a process runs under (nginx workers switch to `nobody`).
 import { DittoError } from '../../errors.ts';
+import { acceptCalls, readinessCalls, receiveCalls, sendCalls } from '../bpftrace/script.ts';
 import type { CostSummary } from './cachegrind.ts';
 
 /** Below this many guest instructions per request the window missed the processes that did the work. */
@@ -87,28 +88,17 @@ export interface ThreadCalls {
   waits: number;
 }
 
-/** Functions a thread that serves requests calls (glibc's names, without their `__libc_`/`__GI_` prefixes). */
-const requestFunctions = new Set([
-  'accept',
-  'accept4',
-  'epoll_wait',
-  'epoll_pwait',
-  'epoll_pwait2',
-  'poll',
-  'ppoll',
-  'select',
+/** Functions a thread that serves requests calls: the skeleton's socket and readiness calls as glibc names them
+ * (without their `__libc_`/`__GI_` prefixes), and the other ways to receive and send. */
+const requestFunctions = new Set<string>([
+  ...readinessCalls,
   'pselect',
-  'read',
-  'readv',
+  ...acceptCalls,
+  ...receiveCalls,
+  ...sendCalls,
   'recv',
-  'recvfrom',
-  'recvmsg',
   'recvmmsg',
-  'write',
-  'writev',
   'send',
-  'sendto',
-  'sendmsg',
   'sendmmsg',
   'sendfile',
   'sendfile64',
