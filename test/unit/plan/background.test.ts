@@ -131,5 +131,8 @@ test("the background threads' work per wake-up, as the most common class's windo
     }
   }
   assert.ok(plan.background.some((g) => g.body !== null));
-  assert.ok(planClone(p).background.every((g) => g.busyShare === null), 'no body, no bound');
+  assert.ok(
+    planClone(p).background.every((g) => g.busyShare === null),
+    'no body, no bound',
+  );
 });
