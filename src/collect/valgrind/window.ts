@@ -44,10 +44,12 @@ export function checkWindowWork(
 export function checkDumpZeroed(cost: CostSummary, what: string): void {
   const { summary, totals } = cost;
   if (!summary) return;
-  const differs = Object.entries(totals).some(
-    ([event, t]) => Math.abs(t - (summary[event] ?? 0)) > Math.max(2, 1e-4 * t),
+  // Only an excess counts: a thread dumped while blocked in a call can have a few instructions in its summary that
+  // no cost line holds yet (memcached's clone: a background thread's 677 against 670).
+  const exceeds = Object.entries(totals).some(
+    ([event, t]) => t - (summary[event] ?? 0) > Math.max(2, 1e-4 * t),
   );
-  if (!differs) return;
+  if (!exceeds) return;
   throw new DittoError(
     'DITTO_TOOL_FAILED',
     `${what}: its cost lines sum to more than its summary (totals: ${Object.values(totals).join(' ')}; summary: ${Object.values(summary).join(' ')})`,

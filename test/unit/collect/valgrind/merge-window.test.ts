@@ -162,6 +162,9 @@ test('a window dump whose cost lines outgrow its summary is refused (counters no
   const clean =
     'events: Ir Bc Bcm Bi Bim\nsummary: 8604960 783120 780 780780\ntotals: 8604960 783120 780 780780\n';
   checkDumpZeroed(parseCostSummary(clean), 'window dump');
+  // A thread dumped while blocked in a call: its summary holds a few instructions no cost line has yet.
+  const blocked = 'events: Ir Dr Dw\nsummary: 677 151 23\ntotals: 670 147 23\n';
+  checkDumpZeroed(parseCostSummary(blocked), 'thread dump');
   assert.throws(
     () => checkDumpZeroed(parseCostSummary(leaked), 'window dump'),
     (e: unknown) =>
