@@ -123,11 +123,13 @@ test("the background threads' work per wake-up, as the most common class's windo
     .reduce((n, t) => n + t.count, 0);
   const busy = (cpuNs * observed.load.achievedRate) / 1e9 / waking;
   assert.ok(busy > 0 && busy < 0.2, `busy share ${busy}`);
+  // With headroom: bound to the original's share exactly, a tuned clone's thread lost wake-ups to preemption.
+  const bound = 3 * busy;
   for (const g of plan.background) {
     if (g.periodMs === null) assert.equal(g.body, null, 'idle threads never run a body');
     else {
       assert.equal(g.body?.instructions, 6000, 'gets are 90% of the requests: their windows count');
-      assert.ok(Math.abs((g.busyShare ?? 0) - busy) < 1e-12);
+      assert.ok(Math.abs((g.busyShare ?? 0) - bound) < 1e-12);
     }
   }
   assert.ok(plan.background.some((g) => g.body !== null));
