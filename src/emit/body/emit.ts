@@ -228,13 +228,14 @@ function touched(body: ReturnType<typeof generateBody>, stream: number): boolean
 
 export function emitBodies(plan: ClonePlan): GeneratedFile[] {
   const { knobs } = plan;
-  const backgroundKnobs = Object.fromEntries(
-    [bodyKnobs.pointerChase, bodyKnobs.maxRegionMiB, bodyKnobs.backgroundInstructions].flatMap((k) =>
-      knobs[k] === undefined
-        ? []
-        : [[k === bodyKnobs.backgroundInstructions ? bodyKnobs.instructions : k, knobs[k]]],
-    ),
-  );
+  // Background bodies: their own instruction knob, the absolute layout knobs, none of the request knobs.
+  const backgroundKnobs: Record<string, number> = {
+    [bodyKnobs.instructions]: knobs[bodyKnobs.backgroundInstructions] ?? 1,
+  };
+  for (const k of [bodyKnobs.pointerChase, bodyKnobs.maxRegionMiB]) {
+    const value = knobs[k];
+    if (value !== undefined) backgroundKnobs[k] = value;
+  }
   const entries: { fn: string; body: BodyPlan; share: number; knobs: Record<string, number> }[] = [
     ...plan.classes.flatMap((c) =>
       c.body ? [{ fn: `class_${c.name}`, body: c.body, share: c.share, knobs }] : [],
