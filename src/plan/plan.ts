@@ -189,27 +189,32 @@ function extendToLlc(body: CpuBody): CpuBody['cache'] {
   };
 }
 
-function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan | null {
-  const body = profile.cpu.find((c) => c.class === cls)?.body;
-  if (!body) return null;
+/** A profiled body as the emitter takes it, with the instructions and branches it must make itself. */
+function asBodyPlan(body: CpuBody, instructions: number, branches: CpuBody['branches']): BodyPlan {
   return {
-    instructions: bodyInstructions(profile.protocol, cls, body.instructionsPerRequest * scale),
+    instructions,
     mix: body.mix,
-    // A body plan's indirect jumps are the body's: the runtime makes the rest, predicted.
-    branches: {
-      ...body.branches,
-      indirectPerRequest: bodyIndirectJumps(profile.protocol, cls, body.branches.indirectPerRequest),
-      indirectMispredictRate: bodyIndirectMispredictRate(
-        profile.protocol,
-        cls,
-        body.branches.indirectPerRequest,
-        body.branches.indirectMispredictRate,
-      ),
-    },
+    branches,
     dependencies: body.dependencies,
     stringOps: body.stringOps,
     cache: extendToLlc(body),
   };
+}
+
+function bodyPlan(profile: Profile, cls: RequestClass, scale: number): BodyPlan | null {
+  const body = profile.cpu.find((c) => c.class === cls)?.body;
+  if (!body) return null;
+  // A body plan's indirect jumps are the body's: the runtime makes the rest, predicted.
+  return asBodyPlan(body, bodyInstructions(profile.protocol, cls, body.instructionsPerRequest * scale), {
+    ...body.branches,
+    indirectPerRequest: bodyIndirectJumps(profile.protocol, cls, body.branches.indirectPerRequest),
+    indirectMispredictRate: bodyIndirectMispredictRate(
+      profile.protocol,
+      cls,
+      body.branches.indirectPerRequest,
+      body.branches.indirectMispredictRate,
+    ),
+  });
 }
 
 /**
@@ -221,15 +226,7 @@ function backgroundBodyPlan(profile: Profile): BodyPlan | null {
   const body = byShare
     .map(({ name }) => profile.cpu.find((c) => c.class === name)?.background)
     .find((b) => b);
-  if (!body) return null;
-  return {
-    instructions: body.instructionsPerRequest,
-    mix: body.mix,
-    branches: body.branches,
-    dependencies: body.dependencies,
-    stringOps: body.stringOps,
-    cache: extendToLlc(body),
-  };
+  return body ? asBodyPlan(body, body.instructionsPerRequest, body.branches) : null;
 }
 
 function dataFileBytes(profile: Profile, classes: ClonePlan['classes']): number | null {
